@@ -1,0 +1,69 @@
+//! `mh-train`: parses the command line and dispatches to the pipeline crates. No pipeline logic
+//! lives here.
+
+mod commands;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "mh-train", version, about = "Turn a person's memories into a personal language model")]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command understands.
+#[derive(Args, Clone)]
+pub struct Global {
+    /// MetaHuman OS root (profiles live in ROOT/profiles/<user>)
+    #[arg(long, global = true, env = "METAHUMAN_ROOT")]
+    pub root: Option<PathBuf>,
+    /// User whose profile to use (with --root)
+    #[arg(long, global = true)]
+    pub user: Option<String>,
+    /// A profile directory given directly (overrides --root/--user)
+    #[arg(long, global = true)]
+    pub profile: Option<PathBuf>,
+    /// Machine-readable output on stdout (progress stays on stderr)
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More detail on stderr
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// No progress bars or notes on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inspect a profile
+    #[command(subcommand)]
+    Profile(commands::profile::ProfileCommand),
+    /// Build, inspect and validate training datasets
+    #[command(subcommand)]
+    Dataset(commands::dataset::DatasetCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Profile(c) => commands::profile::run(c, &cli.global),
+        Command::Dataset(c) => commands::dataset::run(c, &cli.global),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // One line: the outermost context, then each cause.
+            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            eprintln!("mh-train: {}", chain.join(": "));
+            ExitCode::FAILURE
+        }
+    }
+}
