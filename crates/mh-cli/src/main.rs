@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "mh-train", version, about = "Turn a person's memories into a personal language model")]
+#[command(
+    name = "mh-train",
+    version,
+    about = "Turn a person's memories into a personal language model"
+)]
 struct Cli {
     #[command(flatten)]
     global: Global,

@@ -114,7 +114,10 @@ pub fn build(
         }
         match extract::from_curated(c) {
             Ok(messages) => {
-                let kind = c.memory_type.clone().unwrap_or_else(|| "conversation".into());
+                let kind = c
+                    .memory_type
+                    .clone()
+                    .unwrap_or_else(|| "conversation".into());
                 // Files from before 2025-11-24 carry no mode; the seed treats them as dual.
                 let mode = match c.cognitive_mode.as_deref() {
                     None => Mode::Dual,
@@ -190,7 +193,10 @@ pub fn build(
         for r in &therapy.records {
             let s = &r.value;
             let path = relative(root, &r.path);
-            let session = s.session_id.clone().unwrap_or_else(|| path.display().to_string());
+            let session = s
+                .session_id
+                .clone()
+                .unwrap_or_else(|| path.display().to_string());
             for (qid, turns) in extract::from_therapy(s) {
                 match turns {
                     Ok(messages) => {
@@ -245,12 +251,18 @@ pub fn build(
 
     // One canonical order before anything random happens.
     drafts.sort_by(|a, b| {
-        (a.sample.timestamp, a.sample.source, &a.sample.id, &a.sample.path).cmp(&(
-            b.sample.timestamp,
-            b.sample.source,
-            &b.sample.id,
-            &b.sample.path,
-        ))
+        (
+            a.sample.timestamp,
+            a.sample.source,
+            &a.sample.id,
+            &a.sample.path,
+        )
+            .cmp(&(
+                b.sample.timestamp,
+                b.sample.source,
+                &b.sample.id,
+                &b.sample.path,
+            ))
     });
     make_ids_unique(&mut drafts);
 
@@ -271,9 +283,17 @@ pub fn build(
                 .max()
                 .unwrap_or_default(),
         };
-        samples = crate::sampling::monthly(samples, now, m.days_recent, m.old_samples, &mut rng, &mut dropped);
+        samples = crate::sampling::monthly(
+            samples,
+            now,
+            m.days_recent,
+            m.old_samples,
+            &mut rng,
+            &mut dropped,
+        );
     }
-    samples = crate::sampling::type_ratio(samples, &config.type_percentages, &mut rng, &mut dropped);
+    samples =
+        crate::sampling::type_ratio(samples, &config.type_percentages, &mut rng, &mut dropped);
     if let Some(max) = config.max_samples {
         samples = crate::sampling::cap(samples, max, &mut rng, &mut dropped);
     }
@@ -323,7 +343,13 @@ fn validate(c: &DatasetConfig) -> Result<(), DatasetError> {
     Ok(())
 }
 
-fn note_scan<T>(report: &mut Report, dropped: &mut Dropped, root: &Path, source: &str, scan: &Scan<T>) {
+fn note_scan<T>(
+    report: &mut Report,
+    dropped: &mut Dropped,
+    root: &Path,
+    source: &str,
+    scan: &Scan<T>,
+) {
     report.read.insert(
         source.into(),
         scan.records.len() + scan.errors.len() + scan.locked.len(),
@@ -337,9 +363,17 @@ fn note_scan<T>(report: &mut Report, dropped: &mut Dropped, root: &Path, source:
     for s in &scan.skipped {
         dropped.add("not_a_pair", &relative(root, &s.path));
     }
-    report.encrypted.decrypted += scan.records.iter().filter(|r: &&Loaded<T>| r.encrypted).count();
+    report.encrypted.decrypted += scan
+        .records
+        .iter()
+        .filter(|r: &&Loaded<T>| r.encrypted)
+        .count();
     report.encrypted.locked += scan.locked.len();
-    for p in scan.locked.iter().take(5usize.saturating_sub(report.encrypted.locked_examples.len())) {
+    for p in scan
+        .locked
+        .iter()
+        .take(5usize.saturating_sub(report.encrypted.locked_examples.len()))
+    {
         report
             .encrypted
             .locked_examples
@@ -361,42 +395,61 @@ fn make_ids_unique(drafts: &mut [Draft]) {
 
 /// Apply the mode's role layout, normalise, strip fillers, cap words; drop what is left empty
 /// or too short.
-fn format_and_clean(drafts: Vec<Draft>, config: &DatasetConfig, dropped: &mut Dropped) -> Vec<Sample> {
-    let cleaned: Vec<Result<Sample, (&'static str, Sample)>> = drafts
+fn format_and_clean(
+    drafts: Vec<Draft>,
+    config: &DatasetConfig,
+    dropped: &mut Dropped,
+) -> Vec<Sample> {
+    // (why it is dropped, if it is; the sample)
+    let cleaned: Vec<(Option<&'static str>, Sample)> = drafts
         .into_par_iter()
-        .map(|Draft { mut sample, synthetic }| {
-            if sample.mode == Mode::Dual && !synthetic {
-                sample.messages = modes::invert(&sample.messages);
-            }
-            let long = unit_hash(&[b"long-form", &config.seed.to_le_bytes(), sample.id.as_bytes()])
-                < config.long_form_share;
-            let cap = if long { config.long_word_cap } else { config.word_cap };
-            for m in &mut sample.messages {
-                m.content = if m.role == Role::Assistant {
-                    let text = if config.strip_fillers {
-                        strip_fillers(&m.content)
-                    } else {
-                        m.content.clone()
-                    };
-                    cap_words(&text, cap)
+        .map(
+            |Draft {
+                 mut sample,
+                 synthetic,
+             }| {
+                if sample.mode == Mode::Dual && !synthetic {
+                    sample.messages = modes::invert(&sample.messages);
+                }
+                let long = unit_hash(&[
+                    b"long-form",
+                    &config.seed.to_le_bytes(),
+                    sample.id.as_bytes(),
+                ]) < config.long_form_share;
+                let cap = if long {
+                    config.long_word_cap
                 } else {
-                    normalize_whitespace(&m.content)
+                    config.word_cap
                 };
-            }
-            if sample.messages.is_empty() || sample.messages.iter().any(|m| m.content.is_empty()) {
-                return Err(("empty_turn", sample));
-            }
-            if sample.assistant_text().chars().count() < config.min_chars {
-                return Err(("too_short", sample));
-            }
-            Ok(sample)
-        })
+                for m in &mut sample.messages {
+                    m.content = if m.role == Role::Assistant {
+                        let text = if config.strip_fillers {
+                            strip_fillers(&m.content)
+                        } else {
+                            m.content.clone()
+                        };
+                        cap_words(&text, cap)
+                    } else {
+                        normalize_whitespace(&m.content)
+                    };
+                }
+                if sample.messages.is_empty()
+                    || sample.messages.iter().any(|m| m.content.is_empty())
+                {
+                    return (Some("empty_turn"), sample);
+                }
+                if sample.assistant_text().chars().count() < config.min_chars {
+                    return (Some("too_short"), sample);
+                }
+                (None, sample)
+            },
+        )
         .collect();
     cleaned
         .into_iter()
-        .filter_map(|r| match r {
-            Ok(s) => Some(s),
-            Err((reason, s)) => {
+        .filter_map(|(reason, s)| match reason {
+            None => Some(s),
+            Some(reason) => {
                 dropped.add(reason, &s.path);
                 None
             }
@@ -404,7 +457,11 @@ fn format_and_clean(drafts: Vec<Draft>, config: &DatasetConfig, dropped: &mut Dr
         .collect()
 }
 
-fn remove_duplicates(samples: Vec<Sample>, config: &DatasetConfig, dropped: &mut Dropped) -> Vec<Sample> {
+fn remove_duplicates(
+    samples: Vec<Sample>,
+    config: &DatasetConfig,
+    dropped: &mut Dropped,
+) -> Vec<Sample> {
     let keys: Vec<String> = samples
         .par_iter()
         .map(|s| {
@@ -453,7 +510,10 @@ pub fn unit_hash(parts: &[&[u8]]) -> f64 {
 /// The exported message list: the mode's system prompt, then the turns.
 pub fn with_system_prompt(sample: &Sample, config: &DatasetConfig, person: &str) -> Vec<Message> {
     let mut v = Vec::with_capacity(sample.messages.len() + 1);
-    v.push(Message::new(Role::System, config.system_prompt(sample.mode, person)));
+    v.push(Message::new(
+        Role::System,
+        config.system_prompt(sample.mode, person),
+    ));
     v.extend(sample.messages.iter().cloned());
     v
 }

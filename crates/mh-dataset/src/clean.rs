@@ -88,7 +88,15 @@ pub fn dedupe_key(s: &str) -> String {
     let lowered: String = s
         .chars()
         .flat_map(char::to_lowercase)
-        .map(|c| if c.is_alphanumeric() || c == '_' { c } else if c.is_whitespace() { ' ' } else { '\0' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' {
+                c
+            } else if c.is_whitespace() {
+                ' '
+            } else {
+                '\0'
+            }
+        })
         .filter(|&c| c != '\0')
         .collect();
     normalize_whitespace(&lowered)
@@ -105,7 +113,10 @@ mod tests {
             ("Sure - I can do that.", "I can do that."),
             ("so, what now?", "What now?"),
             ("Let me think about this. Tuesdays work.", "Tuesdays work."),
-            ("I'm just an AI, but. Try the blue one.", "Try the blue one."),
+            (
+                "I'm just an AI, but. Try the blue one.",
+                "Try the blue one.",
+            ),
             ("As an AI language model, I prefer tea.", "I prefer tea."),
             ("Certainly! Here it is.", "Here it is."),
             ("Here's what I found: three cafes.", "Three cafes."),

@@ -203,6 +203,35 @@ fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
     }
 }
 
+/// The settings a build of `profile_root` uses: defaults ← `etc/training.json` ← `file`; and
+/// the `dataset_requirements` of `etc/fine-tune-config.json` for the gates.
+pub fn load(
+    profile_root: &std::path::Path,
+    file: Option<&std::path::Path>,
+) -> Result<(DatasetConfig, mh_profile::config::DatasetRequirements), crate::DatasetError> {
+    use mh_profile::config::{etc_path, ConfigDoc, FineTuneConfig};
+    let mut config = DatasetConfig::default();
+    let training = ConfigDoc::<TrainingConfig>::load(&etc_path(profile_root, "training.json"))?;
+    config.apply_training_json(&training.value);
+    if let Some(path) = file {
+        let bytes = std::fs::read(path).map_err(|e| crate::DatasetError::io(path, e))?;
+        let patch: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| crate::DatasetError::Config {
+                field: path.display().to_string(),
+                reason: format!("invalid JSON: {e}"),
+            })?;
+        config
+            .overlay(patch)
+            .map_err(|e| crate::DatasetError::Config {
+                field: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+    }
+    let fine_tune =
+        ConfigDoc::<FineTuneConfig>::load(&etc_path(profile_root, "fine-tune-config.json"))?;
+    Ok((config, fine_tune.value.dataset_requirements))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,33 +278,4 @@ mod tests {
         let p = c.system_prompt(crate::Mode::Emulation, "Ada Quill");
         assert!(p.contains("Ada Quill") && !p.contains("{name}") && !p.contains("Greg"));
     }
-}
-
-/// The settings a build of `profile_root` uses: defaults ← `etc/training.json` ← `file`; and
-/// the `dataset_requirements` of `etc/fine-tune-config.json` for the gates.
-pub fn load(
-    profile_root: &std::path::Path,
-    file: Option<&std::path::Path>,
-) -> Result<(DatasetConfig, mh_profile::config::DatasetRequirements), crate::DatasetError> {
-    use mh_profile::config::{etc_path, ConfigDoc, FineTuneConfig};
-    let mut config = DatasetConfig::default();
-    let training = ConfigDoc::<TrainingConfig>::load(&etc_path(profile_root, "training.json"))?;
-    config.apply_training_json(&training.value);
-    if let Some(path) = file {
-        let bytes = std::fs::read(path).map_err(|e| crate::DatasetError::io(path, e))?;
-        let patch: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| crate::DatasetError::Config {
-                field: path.display().to_string(),
-                reason: format!("invalid JSON: {e}"),
-            })?;
-        config
-            .overlay(patch)
-            .map_err(|e| crate::DatasetError::Config {
-                field: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
-    }
-    let fine_tune =
-        ConfigDoc::<FineTuneConfig>::load(&etc_path(profile_root, "fine-tune-config.json"))?;
-    Ok((config, fine_tune.value.dataset_requirements))
 }

@@ -51,10 +51,13 @@ impl Signature {
     }
 
     fn band_keys(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
-        self.0
-            .chunks(ROWS)
-            .enumerate()
-            .map(|(b, rows)| (b, rows.iter().fold(0xcbf2_9ce4_8422_2325, |h, &r| splitmix64(h ^ r))))
+        self.0.chunks(ROWS).enumerate().map(|(b, rows)| {
+            (
+                b,
+                rows.iter()
+                    .fold(0xcbf2_9ce4_8422_2325, |h, &r| splitmix64(h ^ r)),
+            )
+        })
     }
 }
 
@@ -65,7 +68,11 @@ pub fn near_duplicates(signatures: &[Signature], threshold: f64) -> Vec<(usize, 
     let mut dropped = Vec::new();
     for (i, sig) in signatures.iter().enumerate() {
         let twin = sig.band_keys().find_map(|key| {
-            buckets.get(&key)?.iter().copied().find(|&j| sig.similarity(&signatures[j]) >= threshold)
+            buckets
+                .get(&key)?
+                .iter()
+                .copied()
+                .find(|&j| sig.similarity(&signatures[j]) >= threshold)
         });
         match twin {
             Some(j) => dropped.push((i, j)),
@@ -91,7 +98,7 @@ fn fnv1a(words: &[&str]) -> u64 {
 }
 
 /// SplitMix64 finaliser: a cheap, well-mixed bijection on u64.
-pub(crate) fn splitmix64(mut x: u64) -> u64 {
+const fn splitmix64(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -102,13 +109,8 @@ pub(crate) fn splitmix64(mut x: u64) -> u64 {
 const SALTS: [u64; HASHES] = {
     let mut s = [0u64; HASHES];
     let mut i = 0;
-    let mut x: u64 = 0x5eed_0f_d47a;
     while i < HASHES {
-        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        s[i] = z ^ (z >> 31);
+        s[i] = splitmix64(0x005e_ed0f_d47a + i as u64);
         i += 1;
     }
     s
@@ -130,7 +132,8 @@ mod tests {
         let texts = [
             base.to_string(),
             base.replace("morning", "evening"),
-            "the quarterly report is due on friday and nobody has started the spreadsheet yet".to_string(),
+            "the quarterly report is due on friday and nobody has started the spreadsheet yet"
+                .to_string(),
             base.replace("heron", "cormorant").replace("dog", "puppy"),
         ];
         let sigs: Vec<_> = texts.iter().map(|t| Signature::of(t, 3)).collect();

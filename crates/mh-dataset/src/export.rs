@@ -68,7 +68,8 @@ pub fn write(
             parquet_files.push(dst);
         }
     }
-    mh_profile::atomic_write_json(&report, &built.report).map_err(|e| DatasetError::io(&report, e))?;
+    mh_profile::atomic_write_json(&report, &built.report)
+        .map_err(|e| DatasetError::io(&report, e))?;
     Ok(Written {
         train,
         eval,
@@ -109,7 +110,11 @@ fn split_last_exchange(messages: &[Message]) -> (String, String, String) {
     let context = earlier
         .iter()
         .map(|m| {
-            let who = if m.role == Role::User { "User" } else { "Assistant" };
+            let who = if m.role == Role::User {
+                "User"
+            } else {
+                "Assistant"
+            };
             format!("{who}: {}", m.content)
         })
         .collect::<Vec<_>>()
@@ -128,7 +133,8 @@ fn write_jsonl(
     let mut bad: Option<(usize, String)> = None;
     let result = mh_profile::atomic_write_with(path, |w| {
         for (i, s) in samples.iter().enumerate() {
-            let bytes = serde_json::to_vec(&line(s, config, person, format)).map_err(std::io::Error::other)?;
+            let bytes = serde_json::to_vec(&line(s, config, person, format))
+                .map_err(std::io::Error::other)?;
             // Re-parse what we are about to write: a line that does not read back never lands.
             if let Err(reason) = check_line(&bytes, format) {
                 bad = Some((i + 1, reason));
@@ -183,9 +189,16 @@ pub fn check_line(bytes: &[u8], format: Format) -> Result<(), String> {
                 return Err("no user/assistant turns".into());
             }
             for (i, m) in turns.iter().enumerate() {
-                let want = if i % 2 == 0 { Role::User } else { Role::Assistant };
+                let want = if i % 2 == 0 {
+                    Role::User
+                } else {
+                    Role::Assistant
+                };
                 if m.role != want {
-                    return Err(format!("turn {i} is {:?}, expected {want:?} (turns must alternate from user)", m.role));
+                    return Err(format!(
+                        "turn {i} is {:?}, expected {want:?} (turns must alternate from user)",
+                        m.role
+                    ));
                 }
                 if m.content.trim().is_empty() {
                     return Err(format!("turn {i} is empty"));
@@ -224,7 +237,8 @@ pub fn validate_file(path: &Path) -> Result<Validation, DatasetError> {
     let bytes = std::fs::read(path).map_err(|e| DatasetError::io(path, e))?;
     let mut v = Validation::default();
     if !bytes.is_empty() && !bytes.ends_with(b"\n") {
-        v.problems.push((0, "file does not end with a newline".into()));
+        v.problems
+            .push((0, "file does not end with a newline".into()));
     }
     for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         if raw.iter().all(u8::is_ascii_whitespace) {

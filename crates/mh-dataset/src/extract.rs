@@ -47,7 +47,10 @@ pub fn from_episodic(ev: &EpisodicEvent) -> Result<EpisodicTurns, NoConversation
     }
     match text(&ev.content) {
         Some(c) => Ok(EpisodicTurns {
-            messages: pair(synthetic_prompt(ev.kind.as_deref().unwrap_or("observation")), c),
+            messages: pair(
+                synthetic_prompt(ev.kind.as_deref().unwrap_or("observation")),
+                c,
+            ),
             synthetic: true,
         }),
         None => Err("no_text"),
@@ -211,26 +214,53 @@ mod tests {
     fn precedence_messages_first() {
         let mut e = ev(r#"{"content":"User: a\n\nAssistant: b","prompt":"p","response":"r"}"#);
         e.messages = Some(vec![
-            ChatMessage { role: "system".into(), content: "ignored".into(), extra: Default::default() },
-            ChatMessage { role: "user".into(), content: "hi".into(), extra: Default::default() },
-            ChatMessage { role: "assistant".into(), content: "yo".into(), extra: Default::default() },
+            ChatMessage {
+                role: "system".into(),
+                content: "ignored".into(),
+                extra: Default::default(),
+            },
+            ChatMessage {
+                role: "user".into(),
+                content: "hi".into(),
+                extra: Default::default(),
+            },
+            ChatMessage {
+                role: "assistant".into(),
+                content: "yo".into(),
+                extra: Default::default(),
+            },
         ]);
-        assert_eq!(texts(&from_episodic(&e).unwrap().messages), [(Role::User, "hi"), (Role::Assistant, "yo")]);
+        assert_eq!(
+            texts(&from_episodic(&e).unwrap().messages),
+            [(Role::User, "hi"), (Role::Assistant, "yo")]
+        );
     }
 
     #[test]
     fn precedence_prompt_then_content_response_then_transcript_then_qa_then_content() {
         let e = ev(r#"{"prompt":"p","response":"r","content":"c"}"#);
-        assert_eq!(texts(&from_episodic(&e).unwrap().messages), [(Role::User, "p"), (Role::Assistant, "r")]);
+        assert_eq!(
+            texts(&from_episodic(&e).unwrap().messages),
+            [(Role::User, "p"), (Role::Assistant, "r")]
+        );
         let e = ev(r#"{"content":"c","response":"r"}"#);
-        assert_eq!(texts(&from_episodic(&e).unwrap().messages), [(Role::User, "c"), (Role::Assistant, "r")]);
+        assert_eq!(
+            texts(&from_episodic(&e).unwrap().messages),
+            [(Role::User, "c"), (Role::Assistant, "r")]
+        );
         let e = ev(r#"{"content":"User: how was the gig?\n\nAssistant: Loud, sweaty, great."}"#);
         assert_eq!(
             texts(&from_episodic(&e).unwrap().messages),
-            [(Role::User, "how was the gig?"), (Role::Assistant, "Loud, sweaty, great.")]
+            [
+                (Role::User, "how was the gig?"),
+                (Role::Assistant, "Loud, sweaty, great.")
+            ]
         );
         let e = ev(r#"{"question":"q?","answer":"a."}"#);
-        assert_eq!(texts(&from_episodic(&e).unwrap().messages), [(Role::User, "q?"), (Role::Assistant, "a.")]);
+        assert_eq!(
+            texts(&from_episodic(&e).unwrap().messages),
+            [(Role::User, "q?"), (Role::Assistant, "a.")]
+        );
         let e = ev(r#"{"type":"inner_dialogue","content":"I keep thinking about the lake."}"#);
         let t = from_episodic(&e).unwrap();
         assert!(t.synthetic);
@@ -266,8 +296,14 @@ mod tests {
             Message::new(Role::Assistant, "c"),
             Message::new(Role::User, "dangling"),
         ];
-        assert_eq!(texts(&tidy(turns).unwrap()), [(Role::User, "a\n\nb"), (Role::Assistant, "c")]);
-        assert_eq!(tidy(vec![Message::new(Role::User, "x")]), Err("no_exchange"));
+        assert_eq!(
+            texts(&tidy(turns).unwrap()),
+            [(Role::User, "a\n\nb"), (Role::Assistant, "c")]
+        );
+        assert_eq!(
+            tidy(vec![Message::new(Role::User, "x")]),
+            Err("no_exchange")
+        );
     }
 
     #[test]
@@ -278,14 +314,21 @@ mod tests {
         )
         .unwrap();
         let out = from_therapy(&s);
-        assert_eq!(texts(out[0].1.as_ref().unwrap()), [(Role::User, "Second?"), (Role::Assistant, "Two.")]);
+        assert_eq!(
+            texts(out[0].1.as_ref().unwrap()),
+            [(Role::User, "Second?"), (Role::Assistant, "Two.")]
+        );
         assert_eq!(out[1].1, Err("therapy_question_missing"));
     }
 
     #[test]
     fn legacy_lines_join_instruction_and_input() {
-        let p: LegacyPair = serde_json::from_str(r#"{"instruction":"Do","input":"this","output":"Done"}"#).unwrap();
-        assert_eq!(texts(&from_legacy(&p).unwrap())[0], (Role::User, "Do\n\nthis"));
+        let p: LegacyPair =
+            serde_json::from_str(r#"{"instruction":"Do","input":"this","output":"Done"}"#).unwrap();
+        assert_eq!(
+            texts(&from_legacy(&p).unwrap())[0],
+            (Role::User, "Do\n\nthis")
+        );
     }
 
     #[test]

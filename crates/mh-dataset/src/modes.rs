@@ -52,7 +52,10 @@ mod tests {
     #[test]
     fn metadata_wins_then_exact_type_then_substring() {
         assert_eq!(assign(Some("agent"), "reflection"), (Mode::Agent, true));
-        assert_eq!(assign(Some("environment"), "reflection"), (Mode::Dual, false));
+        assert_eq!(
+            assign(Some("environment"), "reflection"),
+            (Mode::Dual, false)
+        );
         assert_eq!(assign(None, "conversation"), (Mode::Emulation, false));
         assert_eq!(assign(None, "reflection_summary"), (Mode::Dual, false));
         assert_eq!(assign(None, "daydream"), (Mode::Dual, false));

@@ -25,10 +25,13 @@ pub fn jsonl_to_parquet(src: &Path, dst: &Path) -> Result<(), DatasetError> {
         .map_err(err)?;
     let mut failure = None;
     mh_profile::atomic_write_with(dst, |w| {
-        ParquetWriter::new(w).finish(&mut df).map(|_| ()).map_err(|e| {
-            failure = Some(e.to_string());
-            std::io::Error::other("parquet")
-        })
+        ParquetWriter::new(w)
+            .finish(&mut df)
+            .map(|_| ())
+            .map_err(|e| {
+                failure = Some(e.to_string());
+                std::io::Error::other("parquet")
+            })
     })
     .map_err(|e| DatasetError::Parquet {
         path: dst.to_path_buf(),

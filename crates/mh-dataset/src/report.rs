@@ -65,13 +65,19 @@ pub struct Quality {
 
 impl Quality {
     pub fn of(samples: &[Sample]) -> Self {
-        let texts: Vec<(Mode, String)> = samples.iter().map(|s| (s.mode, s.assistant_text())).collect();
+        let texts: Vec<(Mode, String)> = samples
+            .iter()
+            .map(|s| (s.mode, s.assistant_text()))
+            .collect();
         Self::from_assistant_texts(&texts)
     }
 
     pub fn from_assistant_texts(texts: &[(Mode, String)]) -> Self {
         let n = texts.len().max(1) as f64;
-        let words: Vec<usize> = texts.iter().map(|(_, t)| t.split_whitespace().count()).collect();
+        let words: Vec<usize> = texts
+            .iter()
+            .map(|(_, t)| t.split_whitespace().count())
+            .collect();
         let pct = |k: usize| round1(k as f64 * 100.0 / n);
         let mode_distribution = Mode::ALL
             .iter()
@@ -222,7 +228,11 @@ impl Report {
             "quality: avg {:.1} words, short {:.1}%, long {:.1}%, filler {:.1}%",
             q.avg_assistant_words, q.short_percent, q.long_percent, q.filler_percent
         );
-        let _ = writeln!(out, "gates: {}", if self.gates.passed { "pass" } else { "FAIL" });
+        let _ = writeln!(
+            out,
+            "gates: {}",
+            if self.gates.passed { "pass" } else { "FAIL" }
+        );
         for c in &self.gates.checks {
             let _ = writeln!(
                 out,

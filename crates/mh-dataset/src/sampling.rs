@@ -37,7 +37,9 @@ pub fn monthly(
 ) -> Vec<Sample> {
     let cutoff = now - Duration::days(i64::from(days_recent));
     let is_recent = |s: &Sample| s.timestamp.is_some_and(|t| t >= cutoff);
-    let old: Vec<usize> = (0..samples.len()).filter(|&i| !is_recent(&samples[i])).collect();
+    let old: Vec<usize> = (0..samples.len())
+        .filter(|&i| !is_recent(&samples[i]))
+        .collect();
     let keep_old = choose(&old, old_samples, rng);
     keep_where(samples, dropped, "monthly_old_not_sampled", |i, s| {
         is_recent(s) || keep_old.contains(&i)
@@ -61,7 +63,9 @@ pub fn type_ratio(
     for kind in SECONDARY_TYPES {
         let pct = percentages.get(kind).copied().unwrap_or(0.0).max(0.0);
         let quota = (primary as f64 * pct / 100.0).round() as usize;
-        let rows: Vec<usize> = (0..samples.len()).filter(|&i| samples[i].kind == kind).collect();
+        let rows: Vec<usize> = (0..samples.len())
+            .filter(|&i| samples[i].kind == kind)
+            .collect();
         keep.extend(choose(&rows, quota, rng));
     }
     keep_where(samples, dropped, "type_ratio", |i, s| {
@@ -126,7 +130,8 @@ mod tests {
             source: Source::Episodic,
             kind: kind.into(),
             mode: Mode::Emulation,
-            timestamp: day.map(|d| crate::sample::parse_time(&format!("2026-05-{d:02}T00:00:00Z")).unwrap()),
+            timestamp: day
+                .map(|d| crate::sample::parse_time(&format!("2026-05-{d:02}T00:00:00Z")).unwrap()),
             messages: vec![],
             path: format!("f{i}").into(),
         }
@@ -134,13 +139,18 @@ mod tests {
 
     #[test]
     fn monthly_keeps_recent_and_samples_old() {
-        let samples: Vec<_> = (1..=20).map(|d| sample(d as usize, "conversation", Some(d))).collect();
+        let samples: Vec<_> = (1..=20)
+            .map(|d| sample(d as usize, "conversation", Some(d)))
+            .collect();
         let now = crate::sample::parse_time("2026-05-20T00:00:00Z").unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let mut dropped = Dropped::default();
         let kept = monthly(samples, now, 5, 3, &mut rng, &mut dropped);
         // Days 15..=20 are within 5 days of the 20th; 3 of the 14 older ones survive.
-        let recent = kept.iter().filter(|s| s.timestamp.unwrap() >= now - Duration::days(5)).count();
+        let recent = kept
+            .iter()
+            .filter(|s| s.timestamp.unwrap() >= now - Duration::days(5))
+            .count();
         assert_eq!(recent, 6);
         assert_eq!(kept.len(), 9);
         assert_eq!(dropped.count("monthly_old_not_sampled"), 11);
@@ -186,7 +196,12 @@ mod tests {
     fn cap_is_uniform_and_seeded() {
         let samples: Vec<_> = (0..50).map(|i| sample(i, "conversation", None)).collect();
         let run = |seed| {
-            let kept = cap(samples.clone(), 10, &mut ChaCha8Rng::seed_from_u64(seed), &mut Dropped::default());
+            let kept = cap(
+                samples.clone(),
+                10,
+                &mut ChaCha8Rng::seed_from_u64(seed),
+                &mut Dropped::default(),
+            );
             kept.iter().map(|s| s.id.clone()).collect::<Vec<_>>()
         };
         assert_eq!(run(5).len(), 10);

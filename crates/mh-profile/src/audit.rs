@@ -142,13 +142,13 @@ mod tests {
     fn lines_have_the_seed_shape_and_go_to_the_utc_day_file() {
         let dir = tempfile::tempdir().unwrap();
         let log = AuditLog::new(dir.path(), Some("ada".into()));
-        let mut ev = AuditEvent::new(Category::Action, "full_cycle_started").detail("runLabel", "x");
+        let mut ev =
+            AuditEvent::new(Category::Action, "full_cycle_started").detail("runLabel", "x");
         ev.timestamp = "2026-05-01T23:59:59.999Z".into();
         log.append(ev).unwrap();
         log.append(AuditEvent::new(Category::Data, "dataset_built").level(Level::Warn))
             .unwrap();
-        let text =
-            fs::read_to_string(dir.path().join("logs/audit/2026-05-01.ndjson")).unwrap();
+        let text = fs::read_to_string(dir.path().join("logs/audit/2026-05-01.ndjson")).unwrap();
         let v: Value = serde_json::from_str(text.trim_end()).unwrap();
         assert_eq!(v["event"], "full_cycle_started");
         assert_eq!(v["level"], "info");

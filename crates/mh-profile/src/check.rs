@@ -77,9 +77,21 @@ impl Profile {
             dec,
         );
         let s = self.curated_conversations(progress);
-        tally("curated_conversations", s.records.len(), s.errors, s.locked.len(), 0);
+        tally(
+            "curated_conversations",
+            s.records.len(),
+            s.errors,
+            s.locked.len(),
+            0,
+        );
         let s = self.therapy_sessions(progress);
-        tally("therapy_sessions", s.records.len(), s.errors, s.locked.len(), 0);
+        tally(
+            "therapy_sessions",
+            s.records.len(),
+            s.errors,
+            s.locked.len(),
+            0,
+        );
         let s = self.legacy_pairs();
         tally("legacy_pairs", s.records.len(), s.errors, 0, 0);
         let s = self.chat_buffers();
@@ -109,7 +121,10 @@ impl Profile {
             configs.insert(name.to_string(), text);
         };
         let p = |n: &str| etc_path(root, n);
-        cfg("training.json", ConfigDoc::<TrainingConfig>::load(&p("training.json")).map(|d| d.existed()));
+        cfg(
+            "training.json",
+            ConfigDoc::<TrainingConfig>::load(&p("training.json")).map(|d| d.existed()),
+        );
         cfg(
             "training-local.json",
             ConfigDoc::<TrainingConfig>::load(&p("training-local.json")).map(|d| d.existed()),
@@ -120,15 +135,27 @@ impl Profile {
         );
         for mode in ["dual", "emulation", "agent"] {
             let name = format!("modes/{mode}-config.json");
-            cfg(&name, ConfigDoc::<FineTuneConfig>::load(&p(&name)).map(|d| d.existed()));
+            cfg(
+                &name,
+                ConfigDoc::<FineTuneConfig>::load(&p(&name)).map(|d| d.existed()),
+            );
         }
-        cfg("sleep.json", ConfigDoc::<SleepConfig>::load(&p("sleep.json")).map(|d| d.existed()));
+        cfg(
+            "sleep.json",
+            ConfigDoc::<SleepConfig>::load(&p("sleep.json")).map(|d| d.existed()),
+        );
         cfg(
             "auto-approval.json",
             ConfigDoc::<AutoApprovalConfig>::load(&p("auto-approval.json")).map(|d| d.existed()),
         );
-        cfg("models.json", ConfigDoc::<ModelsConfig>::load(&p("models.json")).map(|d| d.existed()));
-        cfg("agents.json", ConfigDoc::<AgentsConfig>::load(&p("agents.json")).map(|d| d.existed()));
+        cfg(
+            "models.json",
+            ConfigDoc::<ModelsConfig>::load(&p("models.json")).map(|d| d.existed()),
+        );
+        cfg(
+            "agents.json",
+            ConfigDoc::<AgentsConfig>::load(&p("agents.json")).map(|d| d.existed()),
+        );
 
         ProfileCheck {
             root: root.display().to_string(),

@@ -641,7 +641,11 @@ mod tests {
     #[test]
     fn legacy_sleep_hours_become_a_window() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "sleep.json", r#"{"sleepHour": 22, "wakeHour": 7}"#);
+        let path = write(
+            dir.path(),
+            "sleep.json",
+            r#"{"sleepHour": 22, "wakeHour": 7}"#,
+        );
         let s = ConfigDoc::<SleepConfig>::load(&path).unwrap();
         assert_eq!(s.value.window.start, "22:00");
         assert_eq!(s.value.window.end, "07:00");
@@ -652,10 +656,20 @@ mod tests {
     fn wrong_types_name_file_and_field() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "training.json", r#"{"lora_rank": "sixteen"}"#);
-        let err = ConfigDoc::<TrainingConfig>::load(&path).unwrap_err().to_string();
-        assert!(err.contains("training.json") && err.contains("lora_rank"), "{err}");
+        let err = ConfigDoc::<TrainingConfig>::load(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("training.json") && err.contains("lora_rank"),
+            "{err}"
+        );
         let path = write(dir.path(), "bad.json", "{not json");
-        let err = ConfigDoc::<TrainingConfig>::load(&path).unwrap_err().to_string();
-        assert!(err.contains("bad.json") && err.contains("invalid JSON"), "{err}");
+        let err = ConfigDoc::<TrainingConfig>::load(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bad.json") && err.contains("invalid JSON"),
+            "{err}"
+        );
     }
 }

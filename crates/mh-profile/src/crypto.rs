@@ -88,7 +88,9 @@ pub enum CryptoError {
         field: &'static str,
     },
     /// GCM authentication failed: the key is wrong or the file was altered.
-    #[error("cannot decrypt: wrong passphrase or corrupted file (AES-GCM authentication tag mismatch)")]
+    #[error(
+        "cannot decrypt: wrong passphrase or corrupted file (AES-GCM authentication tag mismatch)"
+    )]
     WrongPassphraseOrCorrupted,
     #[error("unsupported key derivation `{0}` in {META_FILE} (only pbkdf2 is supported)")]
     UnsupportedKdf(String),
@@ -135,8 +137,9 @@ impl EncryptionMeta {
     /// supported is checked by [`ProfileKey::derive`], so a profile using something else can
     /// still be inspected.
     pub fn parse(bytes: &[u8]) -> Result<Self, CryptoError> {
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| CryptoError::MalformedMeta(format!("not valid JSON ({})", json_pos(&e))))?;
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+            CryptoError::MalformedMeta(format!("not valid JSON ({})", json_pos(&e)))
+        })?;
         let Value::Object(raw) = value else {
             return Err(CryptoError::MalformedMeta("not a JSON object".into()));
         };
@@ -162,7 +165,9 @@ impl EncryptionMeta {
                 }
             },
         };
-        let digest = optional_str(&raw, "pbkdf2Digest")?.unwrap_or("sha512").to_owned();
+        let digest = optional_str(&raw, "pbkdf2Digest")?
+            .unwrap_or("sha512")
+            .to_owned();
         let key_derivation = optional_str(&raw, "keyDerivation")?
             .unwrap_or("pbkdf2")
             .to_owned();
@@ -192,7 +197,10 @@ impl EncryptionMeta {
     pub fn to_json(&self) -> Value {
         let mut map = self.raw.clone();
         map.insert("algorithm".into(), Value::from(self.algorithm.clone()));
-        map.insert("keyDerivation".into(), Value::from(self.key_derivation.clone()));
+        map.insert(
+            "keyDerivation".into(),
+            Value::from(self.key_derivation.clone()),
+        );
         map.insert("pbkdf2Iterations".into(), Value::from(self.iterations));
         map.insert("pbkdf2Digest".into(), Value::from(self.digest.clone()));
         map.insert("salt".into(), Value::from(B64_STANDARD.encode(&self.salt)));
@@ -203,8 +211,7 @@ impl EncryptionMeta {
     /// `createdAt` = now, `encryptedFiles: 0`), with a caller-chosen salt and iteration count
     /// (tests use few iterations to stay fast).
     pub fn new_random_like_seed(salt: [u8; SALT_LEN], iterations: u32) -> Self {
-        let created_at = chrono::Utc::now()
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let mut raw = Map::new();
         // Same key order as the seed's `initializeEncryption`.
         raw.insert("version".into(), Value::from(1));
@@ -253,7 +260,9 @@ impl ProfileKey {
             return Err(CryptoError::UnsupportedDigest(truncated(&meta.digest)));
         }
         if !meta.algorithm.eq_ignore_ascii_case("aes-256-gcm") {
-            return Err(CryptoError::UnsupportedAlgorithm(truncated(&meta.algorithm)));
+            return Err(CryptoError::UnsupportedAlgorithm(truncated(
+                &meta.algorithm,
+            )));
         }
         // `parse` already rejects these; repeated because the fields are public.
         if meta.iterations == 0 || meta.iterations > MAX_ITERATIONS {
@@ -272,10 +281,11 @@ impl ProfileKey {
 
 /// Decrypts the bytes of a `.enc` file (the JSON envelope) and returns the plaintext.
 pub fn decrypt(key: &ProfileKey, body: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| CryptoError::MalformedEnvelope {
-        field: "body",
-        problem: format!("is not valid JSON ({})", json_pos(&e)),
-    })?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| CryptoError::MalformedEnvelope {
+            field: "body",
+            problem: format!("is not valid JSON ({})", json_pos(&e)),
+        })?;
     let Value::Object(envelope) = value else {
         return Err(CryptoError::MalformedEnvelope {
             field: "body",
@@ -330,7 +340,10 @@ fn cipher(key: &ProfileKey) -> Aes256Gcm16 {
     Aes256Gcm16::new(&key.0.into())
 }
 
-fn envelope_field(envelope: &Map<String, Value>, field: &'static str) -> Result<Vec<u8>, CryptoError> {
+fn envelope_field(
+    envelope: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Vec<u8>, CryptoError> {
     match envelope.get(field) {
         None => Err(CryptoError::MalformedEnvelope {
             field,
@@ -369,11 +382,16 @@ fn decode_b64(text: &str, field: &'static str) -> Result<Vec<u8>, CryptoError> {
         .map_err(|_| CryptoError::BadBase64 { field })
 }
 
-fn optional_str<'a>(raw: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, CryptoError> {
+fn optional_str<'a>(
+    raw: &'a Map<String, Value>,
+    field: &str,
+) -> Result<Option<&'a str>, CryptoError> {
     match raw.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(CryptoError::MalformedMeta(format!("`{field}` is not a string"))),
+        Some(_) => Err(CryptoError::MalformedMeta(format!(
+            "`{field}` is not a string"
+        ))),
     }
 }
 
@@ -437,7 +455,10 @@ mod tests {
         let keys: Vec<&str> = env.keys().map(String::as_str).collect();
         assert_eq!(keys, ["iv", "authTag", "ciphertext"]);
         assert_eq!(env["iv"], "AAAAAAAAAAAAAAAAAAAAAA==");
-        assert!(!body.contains(&b'\n'), "the seed writes the envelope compact");
+        assert!(
+            !body.contains(&b'\n'),
+            "the seed writes the envelope compact"
+        );
     }
 
     #[test]
@@ -445,7 +466,10 @@ mod tests {
         let body = encrypt(&key(), b"secret memory", [3u8; IV_LEN]);
         let other = ProfileKey::derive("not the passphrase", &meta()).unwrap();
         let err = decrypt(&other, &body).unwrap_err();
-        assert!(matches!(err, CryptoError::WrongPassphraseOrCorrupted), "{err:?}");
+        assert!(
+            matches!(err, CryptoError::WrongPassphraseOrCorrupted),
+            "{err:?}"
+        );
         let msg = err.to_string();
         assert!(msg.contains("wrong passphrase"), "{msg}");
         assert!(!msg.contains(PASS) && !msg.contains("not the passphrase"));
@@ -461,7 +485,10 @@ mod tests {
             bytes[0] ^= 0x01;
             let bad = with_field(&body, field, Value::from(B64_STANDARD.encode(&bytes)));
             let err = decrypt(&key, &bad).unwrap_err();
-            assert!(matches!(err, CryptoError::WrongPassphraseOrCorrupted), "{field}: {err:?}");
+            assert!(
+                matches!(err, CryptoError::WrongPassphraseOrCorrupted),
+                "{field}: {err:?}"
+            );
         }
     }
 
@@ -484,7 +511,10 @@ mod tests {
         assert_eq!(field_of(&serde_json::to_vec(&env).unwrap()), "authTag");
 
         assert_eq!(field_of(&with_field(&good, "iv", Value::from(5))), "iv");
-        assert_eq!(field_of(&with_field(&good, "ciphertext", Value::from("not base64!"))), "ciphertext");
+        assert_eq!(
+            field_of(&with_field(&good, "ciphertext", Value::from("not base64!"))),
+            "ciphertext"
+        );
         assert!(matches!(
             decrypt(&key, &with_field(&good, "authTag", Value::from("@@@@"))).unwrap_err(),
             CryptoError::BadBase64 { field: "authTag" }
@@ -565,7 +595,10 @@ mod tests {
         ];
         for case in cases {
             let err = EncryptionMeta::parse(case).unwrap_err();
-            assert!(matches!(err, CryptoError::MalformedMeta(_)), "{case:?}: {err:?}");
+            assert!(
+                matches!(err, CryptoError::MalformedMeta(_)),
+                "{case:?}: {err:?}"
+            );
         }
         assert!(matches!(
             EncryptionMeta::parse(br#"{"salt": "*&^%"}"#).unwrap_err(),
@@ -577,13 +610,21 @@ mod tests {
     fn unsupported_parameters_are_rejected_at_derive() {
         let mut m = meta();
         m.digest = "sha256".into();
-        assert!(matches!(ProfileKey::derive(PASS, &m), Err(CryptoError::UnsupportedDigest(d)) if d == "sha256"));
+        assert!(
+            matches!(ProfileKey::derive(PASS, &m), Err(CryptoError::UnsupportedDigest(d)) if d == "sha256")
+        );
         let mut m = meta();
         m.key_derivation = "scrypt".into();
-        assert!(matches!(ProfileKey::derive(PASS, &m), Err(CryptoError::UnsupportedKdf(_))));
+        assert!(matches!(
+            ProfileKey::derive(PASS, &m),
+            Err(CryptoError::UnsupportedKdf(_))
+        ));
         let mut m = meta();
         m.algorithm = "aes-256-cbc".into();
-        assert!(matches!(ProfileKey::derive(PASS, &m), Err(CryptoError::UnsupportedAlgorithm(_))));
+        assert!(matches!(
+            ProfileKey::derive(PASS, &m),
+            Err(CryptoError::UnsupportedAlgorithm(_))
+        ));
         let mut m = meta();
         m.digest = "SHA512".into();
         assert!(ProfileKey::derive(PASS, &m).is_ok());
@@ -623,7 +664,8 @@ mod tests {
                  "salt": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}"#,
         )
         .unwrap();
-        let key = ProfileKey::derive("correct horse \u{2014} battery staple \u{2713}", &meta).unwrap();
+        let key =
+            ProfileKey::derive("correct horse \u{2014} battery staple \u{2713}", &meta).unwrap();
         assert_eq!(
             hex::encode(key.0),
             "f187025b0fdc07ce04faa308f250aaedad3f296c08dc045fcdf4d10420f13c3f"

@@ -27,7 +27,9 @@ pub enum ProfileError {
         field: String,
         reason: String,
     },
-    #[error("profile {0} is read-only (custom storage unavailable, fallbackBehavior \"readonly\")")]
+    #[error(
+        "profile {0} is read-only (custom storage unavailable, fallbackBehavior \"readonly\")"
+    )]
     ReadOnly(PathBuf),
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),

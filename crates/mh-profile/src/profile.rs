@@ -42,6 +42,28 @@ impl<T> Default for Scan<T> {
     }
 }
 
+/// The outcome of reading one JSON file.
+enum FileRead<T> {
+    Record(Loaded<T>),
+    /// Encrypted and no key was given.
+    Locked,
+    Failed(String),
+}
+
+impl<T> Scan<T> {
+    fn push(&mut self, path: PathBuf, read: FileRead<T>) {
+        match read {
+            FileRead::Record(r) => self.records.push(r),
+            FileRead::Locked => self.locked.push(path),
+            FileRead::Failed(reason) => self.errors.push(ReadError {
+                path,
+                line: None,
+                reason,
+            }),
+        }
+    }
+}
+
 /// An opened profile.
 #[derive(Debug)]
 pub struct Profile {
@@ -179,15 +201,8 @@ impl Profile {
             .collect();
         paths.sort();
         for path in paths {
-            match self.read_record::<ChatBuffer>(&path) {
-                Ok(Some(r)) => scan.records.push(r),
-                Ok(None) => scan.locked.push(path),
-                Err(reason) => scan.errors.push(ReadError {
-                    path,
-                    line: None,
-                    reason,
-                }),
-            }
+            let read = self.read_record::<ChatBuffer>(&path);
+            scan.push(path, read);
         }
         scan
     }
@@ -195,7 +210,9 @@ impl Profile {
     /// Pairs from legacy exports (`memory/training/**/*.jsonl`), one record per line.
     pub fn legacy_pairs(&self) -> Scan<LegacyPair> {
         let mut scan = Scan::default();
-        let (files, errors) = walk(&self.root.join("memory/training"), |n| n.ends_with(".jsonl"));
+        let (files, errors) = walk(&self.root.join("memory/training"), |n| {
+            n.ends_with(".jsonl")
+        });
         scan.errors = errors;
         for path in files {
             let bytes = match self.read_capped(&path) {
@@ -248,9 +265,10 @@ impl Profile {
     pub fn persona(&self) -> Result<Option<Persona>, ProfileError> {
         let path = self.root.join("persona/core.json");
         match self.read_record::<Persona>(&path) {
-            Ok(r) => Ok(r.map(|r| r.value)),
-            Err(_) if !path.exists() => Ok(None),
-            Err(reason) => Err(ProfileError::Field {
+            FileRead::Record(r) => Ok(Some(r.value)),
+            FileRead::Locked => Ok(None),
+            FileRead::Failed(_) if !path.exists() => Ok(None),
+            FileRead::Failed(reason) => Err(ProfileError::Field {
                 path,
                 field: "(file)".into(),
                 reason,
@@ -266,7 +284,7 @@ impl Profile {
     ) -> Scan<T> {
         let (files, errors) = walk(dir, |n| n.ends_with(".json") || n.ends_with(".json.enc"));
         progress.start(stage, Some(files.len() as u64));
-        let results: Vec<(PathBuf, Result<Option<Loaded<T>>, String>)> = files
+        let results: Vec<(PathBuf, FileRead<T>)> = files
             .into_par_iter()
             .map(|path| {
                 let r = self.read_record::<T>(&path);
@@ -279,16 +297,8 @@ impl Profile {
             errors,
             ..Scan::default()
         };
-        for (path, result) in results {
-            match result {
-                Ok(Some(r)) => scan.records.push(r),
-                Ok(None) => scan.locked.push(path),
-                Err(reason) => scan.errors.push(ReadError {
-                    path,
-                    line: None,
-                    reason,
-                }),
-            }
+        for (path, read) in results {
+            scan.push(path, read);
         }
         scan
     }
@@ -305,25 +315,33 @@ impl Profile {
         fs::read(path).map_err(|e| e.to_string())
     }
 
-    /// Read and parse one JSON file. `Ok(None)`: encrypted and no key.
-    fn read_record<T: DeserializeOwned>(&self, path: &Path) -> Result<Option<Loaded<T>>, String> {
-        let bytes = self.read_capped(path)?;
+    /// Read, decrypt if needed, and parse one JSON file.
+    fn read_record<T: DeserializeOwned>(&self, path: &Path) -> FileRead<T> {
+        let bytes = match self.read_capped(path) {
+            Ok(b) => b,
+            Err(reason) => return FileRead::Failed(reason),
+        };
         let encrypted = path.extension().is_some_and(|e| e == "enc");
         let plain = if encrypted {
             let Some(key) = &self.key else {
-                return Ok(None);
+                return FileRead::Locked;
             };
-            crypto::decrypt(key, &bytes).map_err(|e| e.to_string())?
+            match crypto::decrypt(key, &bytes) {
+                Ok(p) => p,
+                Err(e) => return FileRead::Failed(e.to_string()),
+            }
         } else {
             bytes
         };
-        let value = serde_json::from_slice(&plain).map_err(|e| format!("invalid record: {e}"))?;
-        Ok(Some(Loaded {
-            path: path.to_path_buf(),
-            line: None,
-            value,
-            encrypted,
-        }))
+        match serde_json::from_slice(&plain) {
+            Ok(value) => FileRead::Record(Loaded {
+                path: path.to_path_buf(),
+                line: None,
+                value,
+                encrypted,
+            }),
+            Err(e) => FileRead::Failed(format!("invalid record: {e}")),
+        }
     }
 }
 

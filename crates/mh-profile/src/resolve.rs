@@ -123,10 +123,7 @@ fn resolve_in_root(root: &Path, user: Option<&str>) -> Result<ResolvedProfile, P
                 )),
             })
         }
-        (Some(reason), _) => Err(ProfileError::StorageUnavailable {
-            users_json,
-            reason,
-        }),
+        (Some(reason), _) => Err(ProfileError::StorageUnavailable { users_json, reason }),
     }
 }
 

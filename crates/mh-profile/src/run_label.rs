@@ -13,7 +13,11 @@ pub fn run_label(now: DateTime<Utc>) -> String {
     // Stack address entropy: differs between calls in one process and between processes.
     h.update((std::ptr::addr_of!(local) as usize).to_le_bytes());
     local.copy_from_slice(&h.finalize()[..8]);
-    format!("{}-{}", now.format("%Y-%m-%d-%H%M%S"), &hex::encode(local)[..6])
+    format!(
+        "{}-{}",
+        now.format("%Y-%m-%d-%H%M%S"),
+        &hex::encode(local)[..6]
+    )
 }
 
 /// Whether `s` has the seed's run-label shape.
@@ -33,7 +37,9 @@ mod tests {
 
     #[test]
     fn labels_have_the_seed_shape() {
-        let now = DateTime::parse_from_rfc3339("2025-12-03T17:48:54Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2025-12-03T17:48:54Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let l = run_label(now);
         assert!(l.starts_with("2025-12-03-174854-"), "{l}");
         assert!(is_run_label(&l), "{l}");

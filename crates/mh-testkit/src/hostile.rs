@@ -59,7 +59,11 @@ pub fn hostile_episodic_dir(profile_root: &Path) -> io::Result<Vec<HostileFile>>
         out.push(HostileFile { path, kind });
     };
 
-    let valid = event("evt-202601010000000", "2026-01-01T00:00:00.000Z", "User: is this file fine?\n\nAssistant: Yes, this one is the control.");
+    let valid = event(
+        "evt-202601010000000",
+        "2026-01-01T00:00:00.000Z",
+        "User: is this file fine?\n\nAssistant: Yes, this one is the control.",
+    );
     let valid_bytes = serde_json::to_vec_pretty(&valid)?;
     let p = event_path(profile_root, &valid)
         .ok_or_else(|| io::Error::other("control event has no id/timestamp"))?;
@@ -77,13 +81,21 @@ pub fn hostile_episodic_dir(profile_root: &Path) -> io::Result<Vec<HostileFile>>
     fs::write(&p, serde_json::to_vec_pretty(&wrong)?)?;
     add(p, "wrong-type-content");
 
-    let mut wrong = event("evt-202601010000030", "2026-01-01T00:00:03.000Z", "Tags should be an array.");
+    let mut wrong = event(
+        "evt-202601010000030",
+        "2026-01-01T00:00:03.000Z",
+        "Tags should be an array.",
+    );
     wrong["tags"] = json!("x");
     let p = day.join("evt-202601010000030-tags-should-be-an-array.json");
     fs::write(&p, serde_json::to_vec_pretty(&wrong)?)?;
     add(p, "wrong-type-tags");
 
-    let arr = json!([event("evt-202601010000040", "2026-01-01T00:00:04.000Z", "Inside an array.")]);
+    let arr = json!([event(
+        "evt-202601010000040",
+        "2026-01-01T00:00:04.000Z",
+        "Inside an array."
+    )]);
     let p = day.join("evt-202601010000040-inside-an-array.json");
     fs::write(&p, serde_json::to_vec_pretty(&arr)?)?;
     add(p, "array-not-object");
@@ -106,7 +118,14 @@ pub fn hostile_episodic_dir(profile_root: &Path) -> io::Result<Vec<HostileFile>>
     add(p, "huge-file");
 
     let p = day.join("evt-202601010000080-locked.json");
-    fs::write(&p, serde_json::to_vec_pretty(&event("evt-202601010000080", "2026-01-01T00:00:08.000Z", "Nobody may read this."))?)?;
+    fs::write(
+        &p,
+        serde_json::to_vec_pretty(&event(
+            "evt-202601010000080",
+            "2026-01-01T00:00:08.000Z",
+            "Nobody may read this.",
+        ))?,
+    )?;
     make_unreadable(&p)?;
     add(p, "unreadable");
 
@@ -187,7 +206,12 @@ pub fn encrypted_event(
     event_json: &Value,
     iterations: u32,
 ) -> io::Result<PathBuf> {
-    let mut paths = encrypted_events(profile_root, passphrase, std::slice::from_ref(event_json), iterations)?;
+    let mut paths = encrypted_events(
+        profile_root,
+        passphrase,
+        std::slice::from_ref(event_json),
+        iterations,
+    )?;
     paths
         .pop()
         .ok_or_else(|| io::Error::other("no encrypted event written"))
@@ -257,7 +281,9 @@ mod tests {
         for f in &files {
             // symlink_metadata: the links themselves exist even where their targets do not.
             assert!(fs::symlink_metadata(&f.path).is_ok(), "{f:?}");
-            assert!(f.path.starts_with(dir.path().join("memory/episodic/2026/01")));
+            assert!(f
+                .path
+                .starts_with(dir.path().join("memory/episodic/2026/01")));
         }
         let huge = files.iter().find(|f| f.kind == "huge-file").unwrap();
         assert!(fs::metadata(&huge.path).unwrap().len() > HUGE_CONTENT_BYTES as u64);
@@ -270,7 +296,10 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             let locked = files.iter().find(|f| f.kind == "unreadable").unwrap();
-            assert_eq!(fs::metadata(&locked.path).unwrap().permissions().mode() & 0o777, 0);
+            assert_eq!(
+                fs::metadata(&locked.path).unwrap().permissions().mode() & 0o777,
+                0
+            );
             let looped = files.iter().find(|f| f.kind == "symlink-loop").unwrap();
             assert_eq!(
                 fs::canonicalize(&looped.path).unwrap(),
@@ -284,9 +313,15 @@ mod tests {
     #[test]
     fn encrypted_event_round_trips() {
         let dir = tempfile::tempdir().unwrap();
-        let ev = event("evt-202511211030001", "2025-11-21T10:30:00.123Z", "User: secret?\n\nAssistant: Safe.");
+        let ev = event(
+            "evt-202511211030001",
+            "2025-11-21T10:30:00.123Z",
+            "User: secret?\n\nAssistant: Safe.",
+        );
         let path = encrypted_event(dir.path(), "pass phrase", &ev, 1000).unwrap();
-        assert!(path.ends_with("memory/episodic/2025/11/21/evt-202511211030001-user-secret-assistant-safe.json.enc"));
+        assert!(path.ends_with(
+            "memory/episodic/2025/11/21/evt-202511211030001-user-secret-assistant-safe.json.enc"
+        ));
 
         let meta = EncryptionMeta::load(dir.path()).unwrap().unwrap();
         assert_eq!(meta.iterations, 1000);
@@ -303,6 +338,8 @@ mod tests {
 
         let wrong = ProfileKey::derive("other", &meta).unwrap();
         assert!(crypto::decrypt(&wrong, &fs::read(&path).unwrap()).is_err());
-        assert!(encrypted_event(dir.path(), "pass phrase", &json!({"content": "no id"}), 5).is_err());
+        assert!(
+            encrypted_event(dir.path(), "pass phrase", &json!({"content": "no id"}), 5).is_err()
+        );
     }
 }

@@ -162,7 +162,13 @@ fn event_id(iso: &str) -> String {
     format!("evt-{digits}")
 }
 
-fn episodic_rel_path(id: &str, ts: &DateTime<Utc>, content: &str, ty: &str, tags: &[&str]) -> PathBuf {
+fn episodic_rel_path(
+    id: &str,
+    ts: &DateTime<Utc>,
+    content: &str,
+    ty: &str,
+    tags: &[&str],
+) -> PathBuf {
     let mut p = PathBuf::from("memory/episodic");
     if let Some(cat) = category(ty, tags) {
         p.push(cat);
@@ -334,7 +340,12 @@ struct Draft {
     response: Option<String>,
 }
 
-fn write_episodic(w: &mut Out, rng: &mut ChaCha8Rng, person: &Person, plan: &Plan) -> io::Result<()> {
+fn write_episodic(
+    w: &mut Out,
+    rng: &mut ChaCha8Rng,
+    person: &Person,
+    plan: &Plan,
+) -> io::Result<()> {
     let n = plan.slots.len();
     let gaps = GapModel::new(n);
     let mut now = START_MS;
@@ -366,7 +377,8 @@ fn write_episodic(w: &mut Out, rng: &mut ChaCha8Rng, person: &Person, plan: &Pla
                         _ => format!("conv-{now}"),
                     };
                     session = Some((sid.clone(), now));
-                    d.metadata.insert("conversationId".into(), Value::from(sid.clone()));
+                    d.metadata
+                        .insert("conversationId".into(), Value::from(sid.clone()));
                     d.metadata.insert("sessionId".into(), Value::from(sid));
                     d.metadata
                         .insert("userId".into(), Value::from(person.user_id.clone()));
@@ -405,9 +417,13 @@ fn write_episodic(w: &mut Out, rng: &mut ChaCha8Rng, person: &Person, plan: &Pla
 
         let event = event_json(&id, &ts, &draft, &person.user_id);
         let tags: Vec<&str> = draft.tags.iter().map(String::as_str).collect();
-        let path = w
-            .root
-            .join(episodic_rel_path(&id, &datetime(now)?, &draft.content, draft.ty, &tags));
+        let path = w.root.join(episodic_rel_path(
+            &id,
+            &datetime(now)?,
+            &draft.content,
+            draft.ty,
+            &tags,
+        ));
         w.json(&path, &event)?;
 
         w.stats.events += 1;
@@ -527,7 +543,10 @@ fn draft_event(rng: &mut ChaCha8Rng, ty: &'static str, last_id: Option<&str>) ->
         }
         "inner_dialogue" => {
             metadata.insert("cognitiveMode".into(), Value::from("dual"));
-            let source = pick(g.rng, &["reflection", "curiosity", "inner-monologue", "boredom"]);
+            let source = pick(
+                g.rng,
+                &["reflection", "curiosity", "inner-monologue", "boredom"],
+            );
             metadata.insert("dialogueSource".into(), Value::from(source));
             tags.push("inner".into());
             let opener = pick(g.rng, INNER_OPENERS);
@@ -727,7 +746,11 @@ fn write_curated(
         m.insert("userMessage".into(), Value::from(user));
         m.insert("assistantResponse".into(), Value::from(assistant));
         m.insert("curatedAt".into(), Value::from(curated_at));
-        let flags: Vec<&str> = if suitable { vec![] } else { vec!["low-quality"] };
+        let flags: Vec<&str> = if suitable {
+            vec![]
+        } else {
+            vec!["low-quality"]
+        };
         m.insert("flags".into(), Value::from(flags));
         m.insert("suitableForTraining".into(), Value::from(suitable));
         if !suitable {
@@ -780,15 +803,17 @@ fn write_therapy(w: &mut Out, rng: &mut ChaCha8Rng, person: &Person) -> io::Resu
         let session_id = format!("session-{start}-{suffix}");
         let mut questions = Vec::new();
         let mut answers = Vec::new();
-        let mut coverage: BTreeMap<&str, u32> = THERAPY_CATEGORIES.iter().map(|c| (*c, 0)).collect();
+        let mut coverage: BTreeMap<&str, u32> =
+            THERAPY_CATEGORIES.iter().map(|c| (*c, 0)).collect();
         let mut t = start;
         for q in 0..asked {
             let cat = THERAPY_CATEGORIES[q % THERAPY_CATEGORIES.len()];
             let qid = format!("q-{}-{}", k + 1, q + 1);
             t += rng.random_range(30_000..600_000);
-            let mut g = Gen::new(rng);
-            let prompt = capitalize(&g.question());
-            questions.push(json!({"id": qid, "prompt": prompt, "category": cat, "generatedAt": iso(t)?}));
+            let prompt = therapy_prompt(cat, pick(rng, TOPICS));
+            questions.push(
+                json!({"id": qid, "prompt": prompt, "category": cat, "generatedAt": iso(t)?}),
+            );
             if q < answered {
                 t += rng.random_range(30_000..900_000);
                 let mut g = Gen::new(rng);
@@ -803,7 +828,12 @@ fn write_therapy(w: &mut Out, rng: &mut ChaCha8Rng, person: &Person) -> io::Resu
         w.stats.therapy_answers += answers.len();
         let coverage_json: Map<String, Value> = THERAPY_CATEGORIES
             .iter()
-            .map(|c| ((*c).to_owned(), Value::from(coverage.get(c).copied().unwrap_or(0))))
+            .map(|c| {
+                (
+                    (*c).to_owned(),
+                    Value::from(coverage.get(c).copied().unwrap_or(0)),
+                )
+            })
             .collect();
         let session = json!({
             "sessionId": session_id,
@@ -844,6 +874,17 @@ fn write_therapy(w: &mut Out, rng: &mut ChaCha8Rng, person: &Person) -> io::Resu
         "sessions": index_entries,
     });
     w.json(&w.root.join("persona/therapy/index.json"), &index)
+}
+
+/// A psychotherapist-style question for one interview category.
+fn therapy_prompt(category: &str, topic: &str) -> String {
+    match category {
+        "values" => format!("What matters most to you when it comes to {topic}?"),
+        "goals" => format!("Where do you hope {topic} will stand a year from now?"),
+        "style" => format!("How would a close friend describe the way you talk about {topic}?"),
+        "biography" => format!("Tell me about a time {topic} changed how you saw yourself."),
+        _ => format!("What about {topic} is taking most of your attention right now?"),
+    }
 }
 
 fn write_persona(w: &mut Out, person: &Person) -> io::Result<()> {
@@ -1073,7 +1114,10 @@ fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[T]) -> T {
     items[rng.random_range(0..items.len())]
 }
 
-fn pick3(rng: &mut ChaCha8Rng, items: &[(&'static str, &'static str, &'static str)]) -> (&'static str, &'static str, &'static str) {
+fn pick3(
+    rng: &mut ChaCha8Rng,
+    items: &[(&'static str, &'static str, &'static str)],
+) -> (&'static str, &'static str, &'static str) {
     pick(rng, items)
 }
 
@@ -1098,33 +1142,123 @@ fn lowercase_first(s: &str) -> String {
     }
 }
 
-const FIRST_NAMES: &[&str] = &["Robin", "Alex", "Jordan", "Casey", "Morgan", "Avery", "Riley", "Quinn"];
-const LAST_NAMES: &[&str] = &["Hale", "Moreau", "Okafor", "Lindqvist", "Tanaka", "Castillo", "Byrne", "Novak"];
+const FIRST_NAMES: &[&str] = &[
+    "Robin", "Alex", "Jordan", "Casey", "Morgan", "Avery", "Riley", "Quinn",
+];
+const LAST_NAMES: &[&str] = &[
+    "Hale",
+    "Moreau",
+    "Okafor",
+    "Lindqvist",
+    "Tanaka",
+    "Castillo",
+    "Byrne",
+    "Novak",
+];
 
 const PEOPLE: &[&str] = &[
-    "Maya", "Jonas", "Priya", "Tomás", "Aiko", "Dev", "Lena", "Marcus", "Sofia", "Kwame", "Hannah", "Ravi",
-    "Elena", "Owen", "Noor", "Felix", "Grace", "Mateo", "Ingrid", "Sam", "Yuki", "Bea", "Caleb", "Zoë",
-    "Theo", "Amara", "Lukas", "Ines", "Omar", "Clara",
+    "Maya", "Jonas", "Priya", "Tomás", "Aiko", "Dev", "Lena", "Marcus", "Sofia", "Kwame", "Hannah",
+    "Ravi", "Elena", "Owen", "Noor", "Felix", "Grace", "Mateo", "Ingrid", "Sam", "Yuki", "Bea",
+    "Caleb", "Zoë", "Theo", "Amara", "Lukas", "Ines", "Omar", "Clara",
 ];
 
 const GROUPS: &[&str] = &[
-    "my neighbor", "the team", "my brother", "the landlord", "our coach", "my old roommate", "the kids",
-    "my manager", "the band", "grandma",
+    "my neighbor",
+    "the team",
+    "my brother",
+    "the landlord",
+    "our coach",
+    "my old roommate",
+    "the kids",
+    "my manager",
+    "the band",
+    "grandma",
 ];
 
 const NOUNS: &[&str] = &[
-    "garden", "bicycle", "guitar", "notebook", "deadline", "kitchen", "train ticket", "letter", "project",
-    "recipe", "camera", "budget", "playlist", "apartment", "meeting", "novel", "sketch", "workshop", "bakery",
-    "harbor map", "laptop", "podcast", "telescope", "jacket", "concert", "tomato plant", "spreadsheet",
-    "lantern", "ferry schedule", "library card", "coffee grinder", "drum kit", "umbrella", "tent", "puzzle",
-    "painting", "compiler", "server", "river path", "sourdough starter", "bookshelf", "van", "cello",
-    "tax form", "postcard", "chess set", "sewing machine", "blog post",
+    "garden",
+    "bicycle",
+    "guitar",
+    "notebook",
+    "deadline",
+    "kitchen",
+    "train ticket",
+    "letter",
+    "project",
+    "recipe",
+    "camera",
+    "budget",
+    "playlist",
+    "apartment",
+    "meeting",
+    "novel",
+    "sketch",
+    "workshop",
+    "bakery",
+    "harbor map",
+    "laptop",
+    "podcast",
+    "telescope",
+    "jacket",
+    "concert",
+    "tomato plant",
+    "spreadsheet",
+    "lantern",
+    "ferry schedule",
+    "library card",
+    "coffee grinder",
+    "drum kit",
+    "umbrella",
+    "tent",
+    "puzzle",
+    "painting",
+    "compiler",
+    "server",
+    "river path",
+    "sourdough starter",
+    "bookshelf",
+    "van",
+    "cello",
+    "tax form",
+    "postcard",
+    "chess set",
+    "sewing machine",
+    "blog post",
 ];
 
 const ADJECTIVES: &[&str] = &[
-    "quiet", "messy", "bright", "unfinished", "stubborn", "cheap", "borrowed", "strange", "familiar", "heavy",
-    "tiny", "noisy", "careful", "lazy", "warm", "cold", "crooked", "brilliant", "awkward", "half-broken", "new",
-    "old", "rainy", "slow", "honest", "clumsy", "patient", "golden", "fragile", "odd", "secondhand", "ambitious",
+    "quiet",
+    "messy",
+    "bright",
+    "unfinished",
+    "stubborn",
+    "cheap",
+    "borrowed",
+    "strange",
+    "familiar",
+    "heavy",
+    "tiny",
+    "noisy",
+    "careful",
+    "lazy",
+    "warm",
+    "cold",
+    "crooked",
+    "brilliant",
+    "awkward",
+    "half-broken",
+    "new",
+    "old",
+    "rainy",
+    "slow",
+    "honest",
+    "clumsy",
+    "patient",
+    "golden",
+    "fragile",
+    "odd",
+    "secondhand",
+    "ambitious",
 ];
 
 const VERBS: &[(&str, &str, &str)] = &[
@@ -1160,52 +1294,136 @@ const VERBS: &[(&str, &str, &str)] = &[
 const DETERMINERS: &[&str] = &["the", "my", "that", "our", "this", "their", "your"];
 
 const PLACES: &[&str] = &[
-    "at the market", "in the studio", "on the night bus", "at the office", "by the river", "in the back yard",
-    "at my parents' place", "in the library", "on the balcony", "at the climbing gym", "in the old warehouse",
-    "at the train station", "in the cafe on Elm Street", "at the harbor", "in the attic", "on the rooftop",
-    "at the co-working space", "in the hospital waiting room", "at the lake cabin", "in the garage",
+    "at the market",
+    "in the studio",
+    "on the night bus",
+    "at the office",
+    "by the river",
+    "in the back yard",
+    "at my parents' place",
+    "in the library",
+    "on the balcony",
+    "at the climbing gym",
+    "in the old warehouse",
+    "at the train station",
+    "in the cafe on Elm Street",
+    "at the harbor",
+    "in the attic",
+    "on the rooftop",
+    "at the co-working space",
+    "in the hospital waiting room",
+    "at the lake cabin",
+    "in the garage",
 ];
 
 const TIMES: &[&str] = &[
-    "this morning", "last night", "yesterday afternoon", "on Sunday", "before lunch", "after the storm",
-    "two weeks ago", "around midnight", "at dawn", "during the break", "last spring", "over the weekend",
-    "right after work", "on the way home", "early in the week",
+    "this morning",
+    "last night",
+    "yesterday afternoon",
+    "on Sunday",
+    "before lunch",
+    "after the storm",
+    "two weeks ago",
+    "around midnight",
+    "at dawn",
+    "during the break",
+    "last spring",
+    "over the weekend",
+    "right after work",
+    "on the way home",
+    "early in the week",
 ];
 
 const TOPICS: &[&str] = &[
-    "moving to a new city", "learning the cello", "my sister's wedding", "burnout", "the garden layout",
-    "saving for a van", "quitting sugar", "the open-source project", "sleep schedules", "old friendships",
-    "the job offer", "writing a short story", "teaching kids to code", "climbing grades",
-    "the neighborhood council", "my grandfather's stories", "running a half marathon", "the broken heater",
-    "language lessons", "the band reunion", "taxes", "a road trip north", "minimalism", "the new manager",
+    "moving to a new city",
+    "learning the cello",
+    "my sister's wedding",
+    "burnout",
+    "the garden layout",
+    "saving for a van",
+    "quitting sugar",
+    "the open-source project",
+    "sleep schedules",
+    "old friendships",
+    "the job offer",
+    "writing a short story",
+    "teaching kids to code",
+    "climbing grades",
+    "the neighborhood council",
+    "my grandfather's stories",
+    "running a half marathon",
+    "the broken heater",
+    "language lessons",
+    "the band reunion",
+    "taxes",
+    "a road trip north",
+    "minimalism",
+    "the new manager",
     "volunteering at the shelter",
 ];
 
 const FEELINGS: &[&str] = &[
-    "strange", "good", "exhausting", "freeing", "awkward", "calming", "bittersweet", "hilarious",
-    "frustrating", "oddly satisfying", "nerve-wracking", "peaceful",
+    "strange",
+    "good",
+    "exhausting",
+    "freeing",
+    "awkward",
+    "calming",
+    "bittersweet",
+    "hilarious",
+    "frustrating",
+    "oddly satisfying",
+    "nerve-wracking",
+    "peaceful",
 ];
 
 const ADVERBS: &[&str] = &[
-    "slowly", "again", "too often", "without warning", "better than expected", "in a weird way", "all the time",
-    "for no reason", "surprisingly well", "half-heartedly", "every day", "at the worst moment",
+    "slowly",
+    "again",
+    "too often",
+    "without warning",
+    "better than expected",
+    "in a weird way",
+    "all the time",
+    "for no reason",
+    "surprisingly well",
+    "half-heartedly",
+    "every day",
+    "at the worst moment",
 ];
 
 const DURATIONS: &[&str] = &[
-    "an hour", "ten minutes", "most of the evening", "the whole drive", "a long walk", "two coffees",
+    "an hour",
+    "ten minutes",
+    "most of the evening",
+    "the whole drive",
+    "a long walk",
+    "two coffees",
     "half the night",
 ];
 
-const INNER_OPENERS: &[&str] = &["I wonder if ", "Part of me thinks ", "Note to self: ", "Honestly, ", "Somehow "];
+const INNER_OPENERS: &[&str] = &[
+    "I wonder if ",
+    "Part of me thinks ",
+    "Note to self: ",
+    "Honestly, ",
+    "Somehow ",
+];
 
 const SKILLS: &[&str] = &[
-    "web_search", "fs_read", "fs_write", "calendar_add", "task_create", "weather_lookup", "summarize_url",
+    "web_search",
+    "fs_read",
+    "fs_write",
+    "calendar_add",
+    "task_create",
+    "weather_lookup",
+    "summarize_url",
     "shell_safe",
 ];
 
 const TAGS: &[&str] = &[
-    "work", "family", "music", "health", "travel", "coding", "friends", "books", "cooking", "money", "garden",
-    "sleep",
+    "work", "family", "music", "health", "travel", "coding", "friends", "books", "cooking",
+    "money", "garden", "sleep",
 ];
 
 #[cfg(test)]
@@ -1251,7 +1469,10 @@ mod tests {
         let (snap_a, snap_b) = (snapshot(a.path()), snapshot(b.path()));
         assert_eq!(snap_a.len(), sa.files);
         assert!(snap_a == snap_b, "same seed must give the same bytes");
-        assert!(snapshot(c.path()) != snap_a, "another seed gives another profile");
+        assert!(
+            snapshot(c.path()) != snap_a,
+            "another seed gives another profile"
+        );
         assert_ne!(sa, sc);
     }
 
@@ -1286,13 +1507,39 @@ mod tests {
             let obj = ev.as_object().unwrap();
             let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
             let expected: &[&str] = if obj.contains_key("response") {
-                &["id", "timestamp", "content", "type", "response", "entities", "tags", "importance", "links", "userId", "metadata"]
+                &[
+                    "id",
+                    "timestamp",
+                    "content",
+                    "type",
+                    "response",
+                    "entities",
+                    "tags",
+                    "importance",
+                    "links",
+                    "userId",
+                    "metadata",
+                ]
             } else {
-                &["id", "timestamp", "content", "type", "entities", "tags", "importance", "links", "userId", "metadata"]
+                &[
+                    "id",
+                    "timestamp",
+                    "content",
+                    "type",
+                    "entities",
+                    "tags",
+                    "importance",
+                    "links",
+                    "userId",
+                    "metadata",
+                ]
             };
             assert_eq!(keys, expected, "{rel:?}");
             let id = ev["id"].as_str().unwrap();
-            assert!(id.len() == 19 && id[4..].bytes().all(|b| b.is_ascii_digit()), "{id}");
+            assert!(
+                id.len() == 19 && id[4..].bytes().all(|b| b.is_ascii_digit()),
+                "{id}"
+            );
             assert!(ids.insert(id.to_owned()), "duplicate id {id}");
             let content = ev["content"].as_str().unwrap();
             let words = content.split_whitespace().count();
@@ -1307,7 +1554,13 @@ mod tests {
                 "{rel:?}"
             );
             let ty = ev["type"].as_str().unwrap();
-            let top = rel.components().next().unwrap().as_os_str().to_str().unwrap();
+            let top = rel
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_str()
+                .unwrap();
             match ty {
                 "reflection" => assert_eq!(top, "reflections"),
                 "action" => assert_eq!(top, "actions"),
@@ -1320,7 +1573,11 @@ mod tests {
                 _ => {}
             }
             if ev["metadata"]["reinforcementSignal"] == -1 {
-                assert!(ev["tags"].as_array().unwrap().iter().any(|t| t == "feedback"));
+                assert!(ev["tags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t == "feedback"));
                 feedback_targets.push(ev["metadata"]["targetId"].as_str().unwrap().to_owned());
             }
         }
@@ -1330,7 +1587,10 @@ mod tests {
         }
         // Exact duplicates are planned; accidental repeats would show up here as extra copies.
         let repeated: usize = contents.values().map(|c| c - 1).sum();
-        assert!(repeated >= n / 100 && repeated <= n / 100 + 3, "{repeated} repeated contents");
+        assert!(
+            repeated >= n / 100 && repeated <= n / 100 + 3,
+            "{repeated} repeated contents"
+        );
         let mean = words_total / n;
         assert!((30..=90).contains(&mean), "mean length {mean} words");
 
@@ -1345,7 +1605,10 @@ mod tests {
             let rec: Value = serde_json::from_slice(bytes).unwrap();
             let id = rec["id"].as_str().unwrap();
             let name = rel.to_str().unwrap();
-            assert!(name.len() == 11 + id.len() + 5 && name.ends_with(&format!("-{id}.json")), "{name}");
+            assert!(
+                name.len() == 11 + id.len() + 5 && name.ends_with(&format!("-{id}.json")),
+                "{name}"
+            );
             let ev = by_id[id];
             assert_eq!(ev["type"], "conversation");
             assert_eq!(ev["metadata"]["curated"], true);
@@ -1353,7 +1616,8 @@ mod tests {
         }
 
         let core: Value =
-            serde_json::from_slice(&fs::read(dir.path().join("persona/core.json")).unwrap()).unwrap();
+            serde_json::from_slice(&fs::read(dir.path().join("persona/core.json")).unwrap())
+                .unwrap();
         assert!(core["identity"]["name"].as_str().unwrap().contains(' '));
         assert!(dir.path().join("etc/training.json").is_file());
     }
@@ -1384,19 +1648,28 @@ mod tests {
             }
         }
         // Only the planned exact duplicates may look alike.
-        assert!(similar * 100 <= pairs * 2, "{similar}/{pairs} near-duplicate pairs");
+        assert!(
+            similar * 100 <= pairs * 2,
+            "{similar}/{pairs} near-duplicate pairs"
+        );
     }
 
     #[test]
     fn slug_matches_seed_rule() {
-        assert_eq!(slug("User: how was the gig?\n\nAssistant: Loud."), "user-how-was-the-gig-assistant-loud");
+        assert_eq!(
+            slug("User: how was the gig?\n\nAssistant: Loud."),
+            "user-how-was-the-gig-assistant-loud"
+        );
         assert_eq!(slug("!!!"), "event");
         assert_eq!(slug(""), "event");
         assert_eq!(slug("Tomás -- café"), "tom-s----caf");
         // "abcd-" × 10 is exactly 50 chars, so the cut lands right after a dash.
         let long = slug(&"abcd ".repeat(40));
         assert_eq!(long.len(), 50);
-        assert!(long.ends_with('-'), "the seed cuts after trimming, so a trailing dash survives");
+        assert!(
+            long.ends_with('-'),
+            "the seed cuts after trimming, so a trailing dash survives"
+        );
     }
 
     #[test]
@@ -1412,7 +1685,11 @@ mod tests {
         let t = std::time::Instant::now();
         let stats = synthetic_profile(dir.path(), 100_000, 1).unwrap();
         let took = t.elapsed();
-        eprintln!("100k events: {took:?}, {} files, {} MB", stats.files, stats.bytes / 1_000_000);
+        eprintln!(
+            "100k events: {took:?}, {} files, {} MB",
+            stats.files,
+            stats.bytes / 1_000_000
+        );
         assert_eq!(stats.events, 100_000);
     }
 }

@@ -81,7 +81,8 @@ fn build(
     config_file: Option<PathBuf>,
 ) -> Result<ExitCode> {
     let profile = open_profile(g)?;
-    let (mut config, requirements) = mh_dataset::config::load(profile.root(), config_file.as_deref())?;
+    let (mut config, requirements) =
+        mh_dataset::config::load(profile.root(), config_file.as_deref())?;
     if let Some(s) = seed {
         config.seed = s;
     }
@@ -104,7 +105,12 @@ fn build(
     } else {
         Some(profile.lock("dataset build")?)
     };
-    let built = mh_dataset::build(&profile, &config, &requirements, &Bars::new(g.quiet || g.json))?;
+    let built = mh_dataset::build(
+        &profile,
+        &config,
+        &requirements,
+        &Bars::new(g.quiet || g.json),
+    )?;
     if built.report.samples == 0 {
         anyhow::bail!(
             "no usable samples in {} ({} memories dropped, {} unreadable); nothing written",
@@ -115,7 +121,9 @@ fn build(
     }
     let written = export::write(&out, &built, &config, format, parquet)?;
     if lock.is_some() {
-        let size = std::fs::metadata(&written.train).map(|m| m.len()).unwrap_or(0);
+        let size = std::fs::metadata(&written.train)
+            .map(|m| m.len())
+            .unwrap_or(0);
         profile
             .audit()
             .append(
@@ -154,15 +162,26 @@ fn stats(g: &Global, dir: PathBuf) -> Result<ExitCode> {
     let mut texts = Vec::new();
     let mut by_mode = std::collections::BTreeMap::new();
     let mut by_source = std::collections::BTreeMap::new();
-    for (name, count) in [("train.jsonl", &mut report.train), ("eval.jsonl", &mut report.eval)] {
+    for (name, count) in [
+        ("train.jsonl", &mut report.train),
+        ("eval.jsonl", &mut report.eval),
+    ] {
         let path = dir.join(name);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         *count = 0;
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let v: serde_json::Value = serde_json::from_str(line)
                 .with_context(|| format!("{}:{}: invalid JSON", path.display(), i + 1))?;
             *count += 1;
-            let mode = v["mode"].as_str().and_then(Mode::parse).unwrap_or(Mode::Emulation);
+            let mode = v["mode"]
+                .as_str()
+                .and_then(Mode::parse)
+                .unwrap_or(Mode::Emulation);
             *by_mode.entry(mode.as_str().to_string()).or_insert(0) += 1;
             if let Some(s) = v["source"].as_str() {
                 *by_source.entry(s.to_string()).or_insert(0) += 1;

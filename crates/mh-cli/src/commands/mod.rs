@@ -32,8 +32,10 @@ pub fn open_profile(g: &Global) -> Result<Profile> {
         let pass = match std::env::var("MH_PROFILE_PASSPHRASE") {
             Ok(p) if !p.is_empty() => Some(p),
             _ if std::io::stdin().is_terminal() && !g.quiet => Some(
-                rpassword::prompt_password("Profile passphrase (empty to skip encrypted memories): ")
-                    .context("reading the passphrase")?,
+                rpassword::prompt_password(
+                    "Profile passphrase (empty to skip encrypted memories): ",
+                )
+                .context("reading the passphrase")?,
             ),
             _ => None,
         };

@@ -28,7 +28,13 @@ fn check(g: &Global) -> Result<ExitCode> {
         print_json(&report)?;
     } else {
         println!("profile   {}", report.root);
-        println!("person    {}", report.person.as_deref().unwrap_or("(no persona/core.json name)"));
+        println!(
+            "person    {}",
+            report
+                .person
+                .as_deref()
+                .unwrap_or("(no persona/core.json name)")
+        );
         if report.readonly {
             println!("mode      read-only (custom storage unavailable)");
         }
