@@ -3,7 +3,9 @@
 //! samples in the same order.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
 
 use mh_profile::config::DatasetRequirements;
 use mh_profile::{Loaded, Profile, Progress, ReadError, Scan};
@@ -16,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::clean::{cap_words, dedupe_key, normalize_whitespace, strip_fillers};
 use crate::config::DatasetConfig;
 use crate::dedupe::{exact_duplicates, near_duplicates, Signature};
-use crate::extract;
+use crate::extract::{self, EventView};
 use crate::modes;
 use crate::report::{relative, Dropped, FileError, Gates, Report};
 use crate::sample::{parse_time, Message, Mode, Role, Sample, Source};
@@ -30,6 +32,38 @@ pub struct Built {
     pub report: Report,
     /// The person the system prompts name.
     pub person: String,
+}
+
+/// What curation needs of one episodic memory, computed while the file is read.
+struct EpisodicItem {
+    id: String,
+    kind: String,
+    path: PathBuf,
+    feedback_tag: bool,
+    /// Its own `reinforcementSignal` is -1.
+    negative: bool,
+    target_id: Option<String>,
+    mode: Mode,
+    timestamp: Option<DateTime<Utc>>,
+    turns: Result<extract::EpisodicTurns, extract::NoConversation>,
+}
+
+impl EpisodicItem {
+    fn new(root: &Path, path: &Path, ev: &EventView) -> Self {
+        let path = relative(root, path);
+        let kind = ev.kind.clone().unwrap_or_else(|| "observation".into());
+        Self {
+            id: ev.id.clone().unwrap_or_else(|| path.display().to_string()),
+            feedback_tag: ev.has_tag("feedback"),
+            negative: ev.reinforcement_signal() == Some(-1.0),
+            target_id: ev.target_id().map(str::to_string),
+            mode: modes::assign(ev.cognitive_mode(), &kind).0,
+            timestamp: ev.timestamp.as_deref().and_then(parse_time),
+            turns: extract::from_episodic(ev),
+            kind,
+            path,
+        }
+    }
 }
 
 /// A sample before cleaning, with the facts that decide how it is formatted.
@@ -70,7 +104,9 @@ pub fn build(
 
     let mut drafts = Vec::new();
     let episodic = if config.sources.episodic {
-        profile.episodic(progress)
+        profile.episodic_with(progress, |path, ev: EventView| {
+            EpisodicItem::new(root, path, &ev)
+        })
     } else {
         Scan::default()
     };
@@ -83,11 +119,11 @@ pub fn build(
     note_scan(&mut report, &mut dropped, root, "curated", &curated);
 
     // Negative feedback excludes the memory it is about, not just itself (the seed never did).
-    let feedback_targets: HashSet<&str> = episodic
+    let feedback_targets: HashSet<String> = episodic
         .records
         .iter()
-        .filter(|r| r.value.reinforcement_signal() == Some(-1.0))
-        .filter_map(|r| r.value.target_id())
+        .filter(|r| r.value.negative)
+        .filter_map(|r| r.value.target_id.clone())
         .collect();
 
     // Curated conversations: the curator's verdict on a memory overrides the raw memory.
@@ -107,7 +143,7 @@ pub fn build(
             rejected.insert(id);
             continue;
         }
-        if feedback_targets.contains(id.as_str()) {
+        if feedback_targets.contains(&id) {
             dropped.add("feedback_target", &path);
             rejected.insert(id);
             continue;
@@ -142,46 +178,39 @@ pub fn build(
     }
 
     let allowed: HashSet<&str> = config.allowed_types.iter().map(String::as_str).collect();
-    for r in &episodic.records {
-        let ev = &r.value;
-        let path = relative(root, &r.path);
-        let id = ev.id.clone().unwrap_or_else(|| path.display().to_string());
-        let kind = ev.kind.clone().unwrap_or_else(|| "observation".into());
-        let reason = if ev.has_tag("feedback") {
+    for r in episodic.records {
+        let item = r.value;
+        let reason = if item.feedback_tag {
             Some("feedback")
-        } else if ev.reinforcement_signal() == Some(-1.0) {
+        } else if item.negative {
             Some("negative_feedback")
-        } else if feedback_targets.contains(id.as_str()) {
+        } else if feedback_targets.contains(&item.id) {
             Some("feedback_target")
-        } else if rejected.contains(&id) {
+        } else if rejected.contains(&item.id) {
             Some("curator_rejected_source")
-        } else if superseded.contains(&id) {
+        } else if superseded.contains(&item.id) {
             Some("superseded_by_curated")
-        } else if !allowed.contains(kind.as_str()) {
+        } else if !allowed.contains(item.kind.as_str()) {
             Some("type_not_allowed")
         } else {
             None
         };
-        if let Some(reason) = reason {
-            dropped.add(reason, &path);
-            continue;
-        }
-        let turns = match extract::from_episodic(ev) {
-            Ok(t) => t,
-            Err(reason) => {
-                dropped.add(reason, &path);
+        let turns = match (reason, item.turns) {
+            (Some(reason), _) | (None, Err(reason)) => {
+                dropped.add(reason, &item.path);
                 continue;
             }
+            (None, Ok(t)) => t,
         };
         drafts.push(Draft {
             sample: Sample {
-                id,
+                id: item.id,
                 source: Source::Episodic,
-                mode: modes::assign(ev.cognitive_mode(), &kind).0,
-                kind,
-                timestamp: ev.timestamp.as_deref().and_then(parse_time),
+                mode: item.mode,
+                kind: item.kind,
+                timestamp: item.timestamp,
                 messages: turns.messages,
-                path,
+                path: item.path,
             },
             synthetic: turns.synthetic,
         });

@@ -7,7 +7,14 @@ use regex::Regex;
 
 /// Collapse every whitespace run to one space and trim.
 pub fn normalize_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// Start-anchored, case-insensitive filler patterns, applied once each, in order. The seed's

@@ -2,10 +2,15 @@
 //! shingles with LSH banding, so 100k samples cost one pass, not n² comparisons).
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 const HASHES: usize = 64;
 const BANDS: usize = 16;
 const ROWS: usize = HASHES / BANDS;
+/// A band value shared by this many kept samples says only that they use common phrases;
+/// later samples are not compared through it (they still meet through their other bands).
+/// Keeps the pass linear on corpora full of stock phrases.
+const MAX_BUCKET: usize = 8;
 
 /// Keeps the first of every group of exact duplicates. Returns the indices to drop.
 pub fn exact_duplicates(keys: &[String]) -> Vec<usize> {
@@ -24,22 +29,32 @@ pub struct Signature([u64; HASHES]);
 impl Signature {
     /// `text` should already be normalised (see [`crate::clean::dedupe_key`]).
     pub fn of(text: &str, shingle_words: usize) -> Self {
-        let words: Vec<&str> = text.split_whitespace().collect();
-        let k = shingle_words.max(1);
+        let k = shingle_words.clamp(1, MAX_SHINGLE);
         let mut sig = [u64::MAX; HASHES];
-        let mut add = |shingle: &[&str]| {
-            let base = fnv1a(shingle);
-            for (i, slot) in sig.iter_mut().enumerate() {
-                let h = splitmix64(base ^ SALTS[i]);
+        let mut add = |shingle: u64| {
+            // One well-mixed hash per shingle; the 64 "permutations" are cheap multiply-xor
+            // variants of it (a universal family), not 64 full hashes.
+            let base = splitmix64(shingle);
+            for (slot, (salt, mul)) in sig.iter_mut().zip(SALTS.iter().zip(&MULTIPLIERS)) {
+                let h = (base ^ salt).wrapping_mul(*mul);
                 if h < *slot {
                     *slot = h;
                 }
             }
         };
-        if words.len() <= k {
-            add(&words);
-        } else {
-            words.windows(k).for_each(&mut add);
+        // Each word is hashed once; a shingle's hash combines the last k word hashes.
+        let mut window = [0u64; MAX_SHINGLE];
+        let mut words = 0usize;
+        for word in text.split_whitespace() {
+            window[words % k] = fnv1a(word.as_bytes());
+            words += 1;
+            if words >= k {
+                add(shingle_hash(&window[..k], words - k, k));
+            }
+        }
+        if words < k {
+            // Shorter than one shingle: the whole text is the only shingle.
+            add(shingle_hash(&window[..k], 0, words));
         }
         Signature(sig)
     }
@@ -50,13 +65,26 @@ impl Signature {
         same as f64 / HASHES as f64
     }
 
-    fn band_keys(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
-        self.0.chunks(ROWS).enumerate().map(|(b, rows)| {
-            (
-                b,
-                rows.iter()
-                    .fold(0xcbf2_9ce4_8422_2325, |h, &r| splitmix64(h ^ r)),
-            )
+    /// `similarity(other) >= threshold`, giving up as soon as too many rows differ.
+    fn at_least(&self, other: &Signature, threshold: f64) -> bool {
+        let allowed = ((1.0 - threshold) * HASHES as f64).floor() as usize;
+        let mut differing = 0;
+        for (a, b) in self.0.iter().zip(&other.0) {
+            if a != b {
+                differing += 1;
+                if differing > allowed {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// One key per band: a hash of the band's rows.
+    fn band_keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.0.chunks(ROWS).map(|rows| {
+            rows.iter()
+                .fold(0xcbf2_9ce4_8422_2325, |h, &r| splitmix64(h ^ r))
         })
     }
 }
@@ -64,21 +92,26 @@ impl Signature {
 /// Keeps the first of every group of near-duplicates (estimated similarity ≥ `threshold`).
 /// Returns `(dropped index, index of the kept sample it resembles)`.
 pub fn near_duplicates(signatures: &[Signature], threshold: f64) -> Vec<(usize, usize)> {
-    let mut buckets: HashMap<(usize, u64), Vec<usize>> = HashMap::new();
+    // One table per band, keyed by the band hash (already uniform, so no further hashing).
+    let mut buckets: Vec<HashMap<u64, Vec<usize>, BuildHasherDefault<PassThrough>>> =
+        (0..BANDS).map(|_| HashMap::default()).collect();
     let mut dropped = Vec::new();
     for (i, sig) in signatures.iter().enumerate() {
-        let twin = sig.band_keys().find_map(|key| {
-            buckets
+        let twin = sig.band_keys().zip(&buckets).find_map(|(key, table)| {
+            table
                 .get(&key)?
                 .iter()
                 .copied()
-                .find(|&j| sig.similarity(&signatures[j]) >= threshold)
+                .find(|&j| sig.at_least(&signatures[j], threshold))
         });
         match twin {
             Some(j) => dropped.push((i, j)),
             None => {
-                for key in sig.band_keys() {
-                    buckets.entry(key).or_default().push(i);
+                for (key, table) in sig.band_keys().zip(&mut buckets) {
+                    let bucket = table.entry(key).or_default();
+                    if bucket.len() < MAX_BUCKET {
+                        bucket.push(i);
+                    }
                 }
             }
         }
@@ -86,13 +119,42 @@ pub fn near_duplicates(signatures: &[Signature], threshold: f64) -> Vec<(usize, 
     dropped
 }
 
-fn fnv1a(words: &[&str]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for w in words {
-        for b in w.bytes().chain(std::iter::once(b' ')) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+/// Hasher for keys that are already uniformly distributed u64s.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// The longest shingle (in words) a signature supports.
+const MAX_SHINGLE: usize = 8;
+
+/// Order-sensitive hash of `n` consecutive words starting at word number `first`, whose hashes
+/// sit in the ring buffer `ring` (word `i` at `ring[i % ring.len()]`).
+fn shingle_hash(ring: &[u64], first: usize, n: usize) -> u64 {
+    (first..first + n).fold(0x9e37_79b9_7f4a_7c15, |h, i| {
+        splitmix64(h ^ ring[i % ring.len()])
+    })
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
 }
@@ -105,16 +167,19 @@ const fn splitmix64(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Fixed per-hash salts (the MinHash permutations); fixed so results never depend on a run.
-const SALTS: [u64; HASHES] = {
+/// Fixed salts and odd multipliers of the MinHash family; fixed so results never depend on a run.
+const SALTS: [u64; HASHES] = family(0x005e_ed0f_d47a, 0);
+const MULTIPLIERS: [u64; HASHES] = family(0x0bad_c0ff_ee00, 1);
+
+const fn family(seed: u64, low_bit: u64) -> [u64; HASHES] {
     let mut s = [0u64; HASHES];
     let mut i = 0;
     while i < HASHES {
-        s[i] = splitmix64(0x005e_ed0f_d47a + i as u64);
+        s[i] = splitmix64(seed + i as u64) | low_bit;
         i += 1;
     }
     s
-};
+}
 
 #[cfg(test)]
 mod tests {

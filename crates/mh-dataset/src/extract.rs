@@ -1,9 +1,72 @@
 //! Records → conversations. Each source has one function; each returns the turns or the reason
 //! the record yields none.
 
-use mh_profile::{CuratedConversation, EpisodicEvent, LegacyPair, TherapySession};
+use mh_profile::memory::{null_as_default, signal_value};
+use mh_profile::{ChatMessage, CuratedConversation, LegacyPair, TherapySession};
+use serde::Deserialize;
+use serde_json::Value;
 
 use crate::sample::{Message, Role};
+
+/// The fields of an episodic memory the dataset stage reads. Lighter than
+/// [`mh_profile::EpisodicEvent`] (which keeps every field for rewriting): no catch-all maps,
+/// so 100k memories parse fast and stay small. A wrong type in any of these fields is still an
+/// error for that file.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EventView {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub timestamp: Option<String>,
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub response: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub tags: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metadata: EventMeta,
+    #[serde(default)]
+    pub messages: Option<Vec<ChatMessage>>,
+    #[serde(default)]
+    pub prompt: Option<String>,
+    #[serde(default)]
+    pub question: Option<String>,
+    #[serde(default)]
+    pub answer: Option<String>,
+}
+
+/// The metadata keys curation uses; their values are interpreted leniently (any JSON type).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventMeta {
+    #[serde(default)]
+    cognitive_mode: Option<Value>,
+    #[serde(default)]
+    reinforcement_signal: Option<Value>,
+    #[serde(default)]
+    target_id: Option<Value>,
+}
+
+impl EventView {
+    pub fn cognitive_mode(&self) -> Option<&str> {
+        self.metadata.cognitive_mode.as_ref()?.as_str()
+    }
+
+    pub fn reinforcement_signal(&self) -> Option<f64> {
+        signal_value(self.metadata.reinforcement_signal.as_ref()?)
+    }
+
+    pub fn target_id(&self) -> Option<&str> {
+        self.metadata.target_id.as_ref()?.as_str()
+    }
+
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.tags.iter().any(|t| t == tag)
+    }
+}
 
 /// Why a record produced no conversation (also the `dropped` key in the report).
 pub type NoConversation = &'static str;
@@ -19,7 +82,7 @@ pub struct EpisodicTurns {
 /// Conversation turns from an episodic event, in the seed's precedence (facts §2.2):
 /// `messages[]` → `prompt`+`response` → `content`+`response` → the `"User: …\n\nAssistant: …"`
 /// content convention → `question`+`answer` → content alone behind a prompt chosen by type.
-pub fn from_episodic(ev: &EpisodicEvent) -> Result<EpisodicTurns, NoConversation> {
+pub fn from_episodic(ev: &EventView) -> Result<EpisodicTurns, NoConversation> {
     let real = |m: Result<Vec<Message>, NoConversation>| {
         m.map(|messages| EpisodicTurns {
             messages,
@@ -200,9 +263,7 @@ pub fn synthetic_prompt(kind: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mh_profile::ChatMessage;
-
-    fn ev(json: &str) -> EpisodicEvent {
+    fn ev(json: &str) -> EventView {
         serde_json::from_str(json).unwrap()
     }
 

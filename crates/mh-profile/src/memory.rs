@@ -45,11 +45,7 @@ impl EpisodicEvent {
 
     /// `metadata.reinforcementSignal` as a number (the seed writes -1/0/1; strings are accepted).
     pub fn reinforcement_signal(&self) -> Option<f64> {
-        match self.metadata.get("reinforcementSignal")? {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
+        signal_value(self.metadata.get("reinforcementSignal")?)
     }
 
     /// The memory a feedback event is about (`metadata.targetId`).
@@ -215,7 +211,17 @@ pub struct ReadError {
     pub reason: String,
 }
 
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+/// A reinforcement signal as a number: the seed writes -1/0/1, hand edits write strings.
+pub fn signal_value(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// serde helper: `null` deserializes as the type's default (the seed writes `null` freely).
+pub fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,

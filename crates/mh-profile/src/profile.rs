@@ -156,7 +156,24 @@ impl Profile {
 
     /// Episodic memories at any depth under `memory/episodic/` (`*.json`, `*.json.enc`).
     pub fn episodic(&self, progress: &dyn Progress) -> Scan<EpisodicEvent> {
-        self.scan_json_files(&self.root.join("memory/episodic"), "episodic", progress)
+        self.episodic_with(progress, |_, r| r)
+    }
+
+    /// Episodic memories parsed as `R` (a lighter view than [`EpisodicEvent`] when only some
+    /// fields matter) and turned into `T` (given the file's path) as they are read, in
+    /// parallel: a large profile is never held in memory as full records.
+    pub fn episodic_with<R, T, F>(&self, progress: &dyn Progress, map: F) -> Scan<T>
+    where
+        R: DeserializeOwned,
+        T: Send,
+        F: Fn(&Path, R) -> T + Sync,
+    {
+        self.scan_json_files(
+            &self.root.join("memory/episodic"),
+            "episodic",
+            progress,
+            map,
+        )
     }
 
     /// Curated conversations (`memory/curated/conversations/*.json`).
@@ -165,15 +182,17 @@ impl Profile {
             &self.root.join("memory/curated/conversations"),
             "curated",
             progress,
+            |_, r| r,
         )
     }
 
     /// Therapy sessions (`persona/therapy/session-*.json`).
     pub fn therapy_sessions(&self, progress: &dyn Progress) -> Scan<TherapySession> {
-        let mut scan = self.scan_json_files::<TherapySession>(
+        let mut scan = self.scan_json_files::<TherapySession, _, _>(
             &self.root.join("persona/therapy"),
             "therapy",
             progress,
+            |_, r| r,
         );
         let is_session = |p: &Path| {
             p.file_name()
@@ -276,20 +295,35 @@ impl Profile {
         }
     }
 
-    fn scan_json_files<T: DeserializeOwned + Send>(
+    fn scan_json_files<R, T, F>(
         &self,
         dir: &Path,
         stage: &str,
         progress: &dyn Progress,
-    ) -> Scan<T> {
+        map: F,
+    ) -> Scan<T>
+    where
+        R: DeserializeOwned,
+        T: Send,
+        F: Fn(&Path, R) -> T + Sync,
+    {
         let (files, errors) = walk(dir, |n| n.ends_with(".json") || n.ends_with(".json.enc"));
         progress.start(stage, Some(files.len() as u64));
         let results: Vec<(PathBuf, FileRead<T>)> = files
             .into_par_iter()
             .map(|path| {
-                let r = self.read_record::<T>(&path);
+                let read = match self.read_record::<R>(&path) {
+                    FileRead::Record(r) => FileRead::Record(Loaded {
+                        value: map(&r.path, r.value),
+                        path: r.path,
+                        line: r.line,
+                        encrypted: r.encrypted,
+                    }),
+                    FileRead::Locked => FileRead::Locked,
+                    FileRead::Failed(reason) => FileRead::Failed(reason),
+                };
                 progress.advance(1);
-                (path, r)
+                (path, read)
             })
             .collect();
         progress.finish();

@@ -90,7 +90,7 @@ fn build(
         profile
             .root()
             .join("out/datasets")
-            .join(mh_profile::run_label(chrono_now()))
+            .join(mh_profile::run_label(chrono::Utc::now()))
     });
     // The lock keeps a nightly job and a manual build from writing the profile at once; a
     // read-only profile is never written (the output must then lie outside it).
@@ -145,10 +145,6 @@ fn build(
         note(g, "note: the dataset does not meet fine-tune-config.json dataset_requirements (see gates)");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
 }
 
 fn stats(g: &Global, dir: PathBuf) -> Result<ExitCode> {

@@ -1,0 +1,38 @@
+//! # mh-model
+//!
+//! Model directories and the transformer the trainer fine-tunes.
+//!
+//! **In:** a Hugging Face model directory — `config.json` (`llama`, `mistral`, `qwen2`, `qwen3`)
+//! and `model.safetensors` or sharded `model.safetensors.index.json` — plus optional LoRA
+//! settings ([`LoraConfig`]) or a PEFT adapter directory.
+//! **Out:** a [`Model`] on a candle `Device` whose projections carry trainable LoRA branches
+//! (`candle_core::Var`s, PEFT's math and init), with logits for every position (training,
+//! packed samples via per-row `lengths`) or incremental decoding with a [`KvCache`]; PEFT adapter
+//! files ([`write_peft_adapter`] / [`read_peft_adapter`]); merged weights ([`Model::merge_lora`]);
+//! and tiny random models in the HF layout for tests ([`generate_tiny_model`]).
+//!
+//! Frozen base weights go through [`frozen`]'s custom ops, so backward never materialises a
+//! gradient for them (candle's own matmul would). Depends on mh-profile (atomic writes) only.
+
+pub mod config;
+mod error;
+pub mod frozen;
+pub mod lora;
+pub mod model;
+pub mod peft;
+pub mod tiny;
+pub mod weights;
+
+pub use config::{Arch, ModelConfig, RopeScaling};
+pub use error::ModelError;
+pub use lora::{LoraBranch, LoraConfig, LoraLinear, TargetModule};
+pub use model::{DecoderLayer, KvCache, LoadOptions, Model};
+pub use peft::{
+    read_peft_adapter, write_peft_adapter, AdapterConfig, PeftAdapter, SavedAdapter,
+    ADAPTER_CONFIG, ADAPTER_WEIGHTS,
+};
+pub use tiny::{generate_tiny_model, TinyDims, TinyModel, TinySpec};
+pub use weights::Weights;
+
+/// candle, re-exported so dependants use the exact version this crate was built with.
+pub use candle_core;
