@@ -16,5 +16,7 @@ cargo build --locked -q -p mh-cli
 mh_train="$CARGO_TARGET_DIR/debug/mh-train"
 
 "$mh_train" --profile "$profile" profile check
-"$mh_train" --profile "$profile" dataset build --seed 7 --out "$demo_dir/dataset"
+"$mh_train" --profile "$profile" -q dev tokenizer --out "$demo_dir/model"
+"$mh_train" --profile "$profile" dataset build --seed 7 --out "$demo_dir/dataset" \
+  --model "$demo_dir/model" --max-seq-length 512
 "$mh_train" dataset validate "$demo_dir/dataset/train.jsonl"

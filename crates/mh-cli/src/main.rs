@@ -53,6 +53,12 @@ enum Command {
     /// Build, inspect and validate training datasets
     #[command(subcommand)]
     Dataset(commands::dataset::DatasetCommand),
+    /// Development helpers (tiny tokenizer)
+    #[command(subcommand)]
+    Dev(commands::dev::DevCommand),
+    /// Render chat templates as transformers does
+    #[command(subcommand)]
+    Template(commands::template::TemplateCommand),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +66,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Profile(c) => commands::profile::run(c, &cli.global),
         Command::Dataset(c) => commands::dataset::run(c, &cli.global),
+        Command::Dev(c) => commands::dev::run(c, &cli.global),
+        Command::Template(c) => commands::template::run(c, &cli.global),
     };
     match result {
         Ok(code) => code,

@@ -24,6 +24,8 @@ mod parquet;
 pub mod report;
 pub mod sample;
 pub mod sampling;
+pub mod template;
+pub mod tokenize;
 
 use std::path::{Path, PathBuf};
 

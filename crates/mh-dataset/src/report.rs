@@ -164,6 +164,9 @@ pub struct Report {
     pub gates: Gates,
     /// The system prompt exported with each mode (one prompt shared by training and serving).
     pub system_prompts: BTreeMap<String, String>,
+    /// Token counts and lengths of the tokenized export (`dataset build --model` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<crate::tokenize::TokenStats>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -228,6 +231,17 @@ impl Report {
             "quality: avg {:.1} words, short {:.1}%, long {:.1}%, filler {:.1}%",
             q.avg_assistant_words, q.short_percent, q.long_percent, q.filler_percent
         );
+        if let Some(t) = &self.tokens {
+            for (name, s) in [("train", &t.train), ("eval", &t.eval)] {
+                let dropped: usize = s.dropped.values().sum();
+                let _ = writeln!(
+                    out,
+                    "tokens {name:<5} {:>7} samples in {:>7} sequences, {} tokens ({} labelled), \
+                     {} truncated, {dropped} dropped",
+                    s.samples, s.sequences, s.tokens, s.labelled_tokens, s.truncated
+                );
+            }
+        }
         let _ = writeln!(
             out,
             "gates: {}",

@@ -7,6 +7,8 @@ use anyhow::{Context, Result};
 use clap::{Subcommand, ValueEnum};
 use mh_dataset::export::{self, Format};
 use mh_dataset::report::Quality;
+use mh_dataset::template::{ChatTemplate, TemplateChoice};
+use mh_dataset::tokenize::{self, ModelTokenizer, TokenizeOptions, Truncation};
 use mh_dataset::{Mode, Report};
 use mh_profile::audit::Category;
 use mh_profile::AuditEvent;
@@ -34,6 +36,24 @@ pub enum DatasetCommand {
         /// Dataset settings (JSON; any subset of the fields in configs/dataset.json)
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Model directory (tokenizer.json, tokenizer_config.json): also write
+        /// train.tokens.jsonl, eval.tokens.jsonl and tokenized.json
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Token limit of a sample (and of a packed sequence) [default: etc/training.json
+        /// max_seq_length, 2048]
+        #[arg(long, requires = "model")]
+        max_seq_length: Option<usize>,
+        /// Pack samples into sequences of up to --max-seq-length tokens
+        #[arg(long, requires = "model")]
+        pack: bool,
+        /// Chat template: auto (the model's own), a built-in name, or a .jinja file [default: auto]
+        #[arg(long, value_name = "auto|NAME|PATH", requires = "model")]
+        chat_template: Option<String>,
+        /// Samples longer than --max-seq-length: leave them out, or keep their last tokens
+        /// [default: drop]
+        #[arg(long, value_enum, requires = "model")]
+        truncation: Option<TruncationArg>,
     },
     /// Summarise a built dataset directory
     Stats { dir: PathBuf },
@@ -46,6 +66,30 @@ pub enum FormatArg {
     Chat,
     Alpaca,
     InputOutput,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum TruncationArg {
+    Drop,
+    KeepEnd,
+}
+
+impl From<TruncationArg> for Truncation {
+    fn from(t: TruncationArg) -> Self {
+        match t {
+            TruncationArg::Drop => Truncation::Drop,
+            TruncationArg::KeepEnd => Truncation::KeepEnd,
+        }
+    }
+}
+
+/// The `--model` options of `dataset build`.
+pub struct ModelArgs {
+    pub dir: PathBuf,
+    pub max_seq_length: Option<usize>,
+    pub pack: bool,
+    pub chat_template: Option<String>,
+    pub truncation: Truncation,
 }
 
 impl From<FormatArg> for Format {
@@ -66,7 +110,21 @@ pub fn run(cmd: DatasetCommand, g: &Global) -> Result<ExitCode> {
             format,
             parquet,
             config,
-        } => build(g, out, seed, format.into(), parquet, config),
+            model,
+            max_seq_length,
+            pack,
+            chat_template,
+            truncation,
+        } => {
+            let model = model.map(|dir| ModelArgs {
+                dir,
+                max_seq_length,
+                pack,
+                chat_template,
+                truncation: truncation.map(Into::into).unwrap_or_default(),
+            });
+            build(g, out, seed, format.into(), parquet, config, model)
+        }
         DatasetCommand::Stats { dir } => stats(g, dir),
         DatasetCommand::Validate { file } => validate(g, file),
     }
@@ -79,6 +137,7 @@ fn build(
     format: Format,
     parquet: bool,
     config_file: Option<PathBuf>,
+    model: Option<ModelArgs>,
 ) -> Result<ExitCode> {
     let profile = open_profile(g)?;
     let (mut config, requirements) =
@@ -86,6 +145,11 @@ fn build(
     if let Some(s) = seed {
         config.seed = s;
     }
+    // Template and tokenizer first: a wrong --model or --chat-template fails before the build.
+    let model = match model {
+        Some(m) => Some(load_model(&m, profile.root())?),
+        None => None,
+    };
     let out = out.unwrap_or_else(|| {
         profile
             .root()
@@ -105,7 +169,7 @@ fn build(
     } else {
         Some(profile.lock("dataset build")?)
     };
-    let built = mh_dataset::build(
+    let mut built = mh_dataset::build(
         &profile,
         &config,
         &requirements,
@@ -119,7 +183,14 @@ fn build(
             built.report.errors.len()
         );
     }
-    let written = export::write(&out, &built, &config, format, parquet)?;
+    let written = match &model {
+        Some((template, tokenizer, opts)) => {
+            let tokenized =
+                tokenize::tokenize_built(&mut built, &config, tokenizer, template, opts)?;
+            tokenize::write_with_tokens(&out, &built, &config, format, parquet, &tokenized)?.export
+        }
+        None => export::write(&out, &built, &config, format, parquet)?,
+    };
     if lock.is_some() {
         let size = std::fs::metadata(&written.train)
             .map(|m| m.len())
@@ -145,6 +216,33 @@ fn build(
         note(g, "note: the dataset does not meet fine-tune-config.json dataset_requirements (see gates)");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The chat template, tokenizer and settings `--model` asks for.
+fn load_model(
+    m: &ModelArgs,
+    profile_root: &std::path::Path,
+) -> Result<(ChatTemplate, ModelTokenizer, TokenizeOptions)> {
+    let choice: TemplateChoice = m
+        .chat_template
+        .as_deref()
+        .unwrap_or("auto")
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--chat-template: {e}"))?;
+    let template = ChatTemplate::load(&m.dir, &choice)
+        .with_context(|| format!("loading the chat template for {}", m.dir.display()))?;
+    let tokenizer = ModelTokenizer::from_model_dir(&m.dir)?;
+    let max_seq_length = match m.max_seq_length {
+        Some(n) => n,
+        None => tokenize::default_max_seq_length(profile_root)?,
+    };
+    let opts = TokenizeOptions {
+        max_seq_length,
+        truncation: m.truncation,
+        pack: m.pack,
+        ..TokenizeOptions::default()
+    };
+    Ok((template, tokenizer, opts))
 }
 
 fn stats(g: &Global, dir: PathBuf) -> Result<ExitCode> {

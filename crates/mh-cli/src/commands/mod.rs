@@ -1,7 +1,9 @@
 //! One module per command group; shared helpers here.
 
 pub mod dataset;
+pub mod dev;
 pub mod profile;
+pub mod template;
 
 use std::io::IsTerminal;
 
