@@ -1,31 +1,9 @@
 //! The `mh-train` binary as a user runs it: exit codes, one-line errors, files written.
 
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Output};
 
-fn mh_train(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mh-train"))
-        .args(args)
-        .env_remove("METAHUMAN_ROOT")
-        .env_remove("MH_PROFILE_PASSPHRASE")
-        .output()
-        .expect("run mh-train")
-}
-
-fn demo_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    mh_testkit::copy_dir(&mh_testkit::demo_profile(), dir.path()).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{demo_copy, mh_train, s, stderr};
 
 #[test]
 fn dataset_build_writes_the_three_files_identically_twice_and_audits() {

@@ -2,9 +2,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{json, Value};
+
+mod common;
+use common::mh_train;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../mh-dataset/tests/fixtures/templates")
@@ -12,14 +15,6 @@ fn fixtures() -> PathBuf {
 
 fn read_json(name: &str) -> Value {
     serde_json::from_str(&fs::read_to_string(fixtures().join(name)).unwrap()).unwrap()
-}
-
-fn mh_train(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mh-train"))
-        .args(args)
-        .env_remove("METAHUMAN_ROOT")
-        .output()
-        .expect("run mh-train")
 }
 
 /// A model directory whose tokenizer_config.json carries the fixture template and the special

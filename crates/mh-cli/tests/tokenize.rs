@@ -2,24 +2,9 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn mh_train(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mh-train"))
-        .args(args)
-        .env_remove("METAHUMAN_ROOT")
-        .env_remove("MH_PROFILE_PASSPHRASE")
-        .output()
-        .expect("run mh-train")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{mh_train, s, stderr};
 
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(dir)
