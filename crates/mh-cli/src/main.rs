@@ -53,12 +53,20 @@ enum Command {
     /// Build, inspect and validate training datasets
     #[command(subcommand)]
     Dataset(commands::dataset::DatasetCommand),
-    /// Development helpers (tiny tokenizer)
+    /// Development helpers (tiny tokenizer, tiny model)
     #[command(subcommand)]
     Dev(commands::dev::DevCommand),
     /// Render chat templates as transformers does
     #[command(subcommand)]
     Template(commands::template::TemplateCommand),
+    /// Fine-tune a LoRA adapter on a tokenized dataset
+    Train(commands::train::TrainArgs),
+    /// Loss and perplexity of a model (with or without an adapter) on a dataset
+    Eval(commands::eval::EvalArgs),
+    /// Reply to a prompt through the model's chat template
+    Generate(commands::generate::GenerateArgs),
+    /// Report the version, build features, CPU and GPUs, and the device training would use
+    Doctor(commands::doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +76,10 @@ fn main() -> ExitCode {
         Command::Dataset(c) => commands::dataset::run(c, &cli.global),
         Command::Dev(c) => commands::dev::run(c, &cli.global),
         Command::Template(c) => commands::template::run(c, &cli.global),
+        Command::Train(a) => commands::train::run(a, &cli.global),
+        Command::Eval(a) => commands::eval::run(a, &cli.global),
+        Command::Generate(a) => commands::generate::run(a, &cli.global),
+        Command::Doctor(a) => commands::doctor::run(a, &cli.global),
     };
     match result {
         Ok(code) => code,

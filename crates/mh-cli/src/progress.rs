@@ -26,7 +26,7 @@ impl Progress for Bars {
         let bar = match total {
             Some(n) => ProgressBar::new(n).with_style(
                 ProgressStyle::with_template(
-                    "{prefix:>10} [{bar:30}] {pos}/{len} {per_sec} eta {eta}",
+                    "{prefix:>10} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
@@ -47,6 +47,14 @@ impl Progress for Bars {
         if let Ok(slot) = self.bar.lock() {
             if let Some(bar) = slot.as_ref() {
                 bar.inc(n);
+            }
+        }
+    }
+
+    fn message(&self, msg: &str) {
+        if let Ok(slot) = self.bar.lock() {
+            if let Some(bar) = slot.as_ref() {
+                bar.set_message(msg.to_string());
             }
         }
     }

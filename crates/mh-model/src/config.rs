@@ -103,13 +103,13 @@ pub struct ModelConfig {
 
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum TokenIds {
+pub(crate) enum TokenIds {
     One(u32),
     Many(Vec<u32>),
 }
 
 impl TokenIds {
-    fn into_vec(self) -> Vec<u32> {
+    pub(crate) fn into_vec(self) -> Vec<u32> {
         match self {
             TokenIds::One(id) => vec![id],
             TokenIds::Many(ids) => ids,

@@ -7,16 +7,23 @@
 //! settings ([`LoraConfig`]) or a PEFT adapter directory.
 //! **Out:** a [`Model`] on a candle `Device` whose projections carry trainable LoRA branches
 //! (`candle_core::Var`s, PEFT's math and init), with logits for every position (training,
-//! packed samples via per-row `lengths`) or incremental decoding with a [`KvCache`]; PEFT adapter
+//! packed samples via per-row `lengths`) or incremental decoding with a [`KvCache`]; greedy or
+//! sampled generation with `transformers`' logits processors ([`Model::generate`],
+//! [`GenerationConfig`], read from `generation_config.json`); PEFT adapter
 //! files ([`write_peft_adapter`] / [`read_peft_adapter`]); merged weights ([`Model::merge_lora`]);
 //! and tiny random models in the HF layout for tests ([`generate_tiny_model`]).
 //!
 //! Frozen base weights go through [`frozen`]'s custom ops, so backward never materialises a
-//! gradient for them (candle's own matmul would). Depends on mh-profile (atomic writes) only.
+//! gradient for them (candle's own matmul would).
+//! [`device`] picks the device (`--device cpu|cuda|cuda:N|auto`; bf16 base weights on CUDA with
+//! the `cuda` feature) and probes the GPUs.
+//! Depends on mh-profile (atomic writes) only.
 
 pub mod config;
+pub mod device;
 mod error;
 pub mod frozen;
+pub mod generate;
 pub mod lora;
 pub mod model;
 pub mod peft;
@@ -24,7 +31,12 @@ pub mod tiny;
 pub mod weights;
 
 pub use config::{Arch, ModelConfig, RopeScaling};
+pub use device::{
+    probe as probe_gpus, select as select_device, DeviceChoice, DeviceError, GpuInfo, GpuProbe,
+    Selected,
+};
 pub use error::ModelError;
+pub use generate::{Generated, GenerationConfig, Sampler, StopReason};
 pub use lora::{LoraBranch, LoraConfig, LoraLinear, TargetModule};
 pub use model::{DecoderLayer, KvCache, LoadOptions, Model};
 pub use peft::{

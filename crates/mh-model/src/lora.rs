@@ -222,8 +222,10 @@ impl LoraLinear {
         Ok(())
     }
 
-    /// `W x (+ b) + s · B(A(dropout(x)))`; dropout only when `train`.
-    pub fn forward(&self, x: &Tensor, train: bool) -> candle_core::Result<Tensor> {
+    /// `W x (+ b) + s · B(A(dropout(x)))`; dropout only when `dropout_seed` is given, with a
+    /// mask drawn from it (candle's own dropout draws from an unseeded thread RNG, which would
+    /// make runs and resumes irreproducible).
+    pub fn forward(&self, x: &Tensor, dropout_seed: Option<u64>) -> candle_core::Result<Tensor> {
         let mut y = frozen_linear(x, &self.weight)?;
         if let Some(bias) = &self.bias {
             y = frozen_add(&y, bias)?;
@@ -232,10 +234,9 @@ impl LoraLinear {
             return Ok(y);
         };
         let lora_in = x.to_dtype(lora.a.dtype())?;
-        let lora_in = if train && lora.dropout > 0.0 {
-            candle_nn::ops::dropout(&lora_in, lora.dropout)?
-        } else {
-            lora_in
+        let lora_in = match dropout_seed {
+            Some(seed) if lora.dropout > 0.0 => seeded_dropout(&lora_in, lora.dropout, seed)?,
+            _ => lora_in,
         };
         // As 2-D matmuls, so A and B are not broadcast over the batch (their gradients would
         // be materialised at batch size before being summed).
@@ -259,6 +260,28 @@ impl LoraLinear {
         }
         Ok(())
     }
+}
+
+/// Inverted dropout with a mask from a ChaCha8 stream: each element is kept with probability
+/// `1 - p` and scaled by `1 / (1 - p)`.
+fn seeded_dropout(x: &Tensor, p: f32, seed: u64) -> candle_core::Result<Tensor> {
+    if !(0.0..1.0).contains(&p) {
+        candle_core::bail!("LoRA dropout must be in [0, 1), got {p}");
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let keep = 1.0 - p;
+    let scale = 1.0 / keep;
+    let mask: Vec<f32> = (0..x.elem_count())
+        .map(|_| {
+            if rng.random::<f32>() < keep {
+                scale
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
+    x * mask
 }
 
 /// A ChaCha8 stream for one named tensor: the name is hashed into the seed so streams of

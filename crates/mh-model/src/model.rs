@@ -13,6 +13,7 @@ use candle_core::{DType, Device, Tensor, Var, D};
 use crate::config::{ModelConfig, RopeScaling};
 use crate::error::ModelError;
 use crate::frozen::{frozen_add, frozen_linear, frozen_mul};
+use crate::generate::GenerationConfig;
 use crate::lora::{LoraBranch, LoraConfig, LoraLinear, TargetModule};
 use crate::weights::Weights;
 
@@ -281,12 +282,26 @@ impl Model {
     /// `input_ids` is `(b, s)` u32. `lengths`, when given, holds for each row the lengths of the
     /// samples packed into it (summing to at most `s`; a remainder is one more segment, e.g.
     /// padding): attention is causal within a sample and blocked across samples, and positions
-    /// restart at 0 for each sample. `train` enables LoRA dropout.
+    /// restart at 0 for each sample. `dropout_seed` turns LoRA dropout on (training), with
+    /// masks drawn from that seed so a step is reproducible; `None` for eval.
     pub fn forward(
         &self,
         input_ids: &Tensor,
         lengths: Option<&[Vec<usize>]>,
-        train: bool,
+        dropout_seed: Option<u64>,
+    ) -> Result<Tensor, ModelError> {
+        let hidden = self.hidden_states(input_ids, lengths, dropout_seed)?;
+        self.lm_logits(&hidden)
+    }
+
+    /// The final-norm hidden states `(b, s, hidden)` that [`Model::forward`] feeds to the LM
+    /// head. The trainer projects only the labelled positions through [`Model::lm_logits`],
+    /// which saves the vocabulary-sized work for prompt tokens.
+    pub fn hidden_states(
+        &self,
+        input_ids: &Tensor,
+        lengths: Option<&[Vec<usize>]>,
+        dropout_seed: Option<u64>,
     ) -> Result<Tensor, ModelError> {
         let (b, s) = self.check_ids(input_ids)?;
         let positions = match lengths {
@@ -294,8 +309,7 @@ impl Model {
             Some(lengths) => self.positions_packed(b, s, lengths)?,
         };
         self.check_window(s)?;
-        let hidden = self.run(input_ids, &positions, None, train)?;
-        self.logits(&hidden)
+        self.run(input_ids, &positions, None, dropout_seed)
     }
 
     /// Run `input_ids` `(b, s)` after the positions already in `cache`, append their keys and
@@ -305,6 +319,23 @@ impl Model {
         input_ids: &Tensor,
         cache: &mut KvCache,
     ) -> Result<Tensor, ModelError> {
+        let hidden = self.hidden_cached(input_ids, cache)?;
+        self.lm_logits(&hidden)
+    }
+
+    /// [`Model::forward_cached`] returning only the last position's logits `(b, vocab)`: what
+    /// decoding needs, without the vocabulary-sized work for the rest of a prompt.
+    pub fn forward_cached_last(
+        &self,
+        input_ids: &Tensor,
+        cache: &mut KvCache,
+    ) -> Result<Tensor, ModelError> {
+        let hidden = self.hidden_cached(input_ids, cache)?;
+        let s = hidden.dim(1)?;
+        self.lm_logits(&hidden.narrow(1, s - 1, 1)?.squeeze(1)?)
+    }
+
+    fn hidden_cached(&self, input_ids: &Tensor, cache: &mut KvCache) -> Result<Tensor, ModelError> {
         let (_, s) = self.check_ids(input_ids)?;
         if cache.layers.len() != self.layers.len() {
             return Err(ModelError::Input(format!(
@@ -315,10 +346,10 @@ impl Model {
         }
         self.check_window(cache.len + s)?;
         let positions = self.positions_causal(s, cache.len)?;
-        match self.run(input_ids, &positions, Some(cache), false) {
+        match self.run(input_ids, &positions, Some(cache), None) {
             Ok(hidden) => {
                 cache.len += s;
-                self.logits(&hidden)
+                Ok(hidden)
             }
             Err(e) => {
                 // Some layers may have appended and others not; a half-updated cache would
@@ -329,31 +360,16 @@ impl Model {
         }
     }
 
-    /// Greedy decoding of one prompt: up to `max_new` tokens, stopping after any id in `stop`.
+    /// Greedy decoding of one prompt: up to `max_new` tokens, stopping after any id in `stop`
+    /// ([`Model::generate`] with [`GenerationConfig::greedy`]).
     pub fn generate_greedy(
         &self,
         prompt: &[u32],
         max_new: usize,
         stop: &[u32],
     ) -> Result<Vec<u32>, ModelError> {
-        if prompt.is_empty() {
-            return Err(ModelError::Input("empty prompt".into()));
-        }
-        let mut cache = KvCache::new(self);
-        let mut next_input = prompt.to_vec();
-        let mut out = Vec::new();
-        for _ in 0..max_new {
-            let ids = Tensor::new(next_input.as_slice(), &self.device)?.unsqueeze(0)?;
-            let logits = self.forward_cached(&ids, &mut cache)?;
-            let last = logits.squeeze(0)?.get(next_input.len() - 1)?;
-            let next = last.argmax(D::Minus1)?.to_scalar::<u32>()?;
-            out.push(next);
-            if stop.contains(&next) {
-                break;
-            }
-            next_input = vec![next];
-        }
-        Ok(out)
+        let cfg = GenerationConfig::greedy(max_new, stop);
+        Ok(self.generate(prompt, &cfg, |_| true)?.tokens)
     }
 
     fn check_ids(&self, ids: &Tensor) -> Result<(usize, usize), ModelError> {
@@ -498,7 +514,7 @@ impl Model {
         input_ids: &Tensor,
         positions: &Positions,
         mut cache: Option<&mut KvCache>,
-        train: bool,
+        dropout_seed: Option<u64>,
     ) -> Result<Tensor, ModelError> {
         let (b, s) = input_ids.dims2()?;
         let mut h = self
@@ -507,12 +523,15 @@ impl Model {
             .reshape((b, s, self.config.hidden_size))?;
         for (i, layer) in self.layers.iter().enumerate() {
             let layer_cache = cache.as_deref_mut().map(|c| &mut c.layers[i]);
-            h = self.block(layer, &h, positions, layer_cache, train)?;
+            let seed = dropout_seed.map(|seed| part_seed(seed, i));
+            h = self.block(layer, &h, positions, layer_cache, seed)?;
         }
         Ok(rms_norm(&h, &self.norm, self.config.rms_norm_eps)?)
     }
 
-    fn logits(&self, hidden: &Tensor) -> Result<Tensor, ModelError> {
+    /// The LM head over hidden states of any leading shape `(…, hidden)`, in f32 (f64 when
+    /// computing in f64).
+    pub fn lm_logits(&self, hidden: &Tensor) -> Result<Tensor, ModelError> {
         let logits = frozen_linear(hidden, &self.lm_head)?;
         let out = if self.dtype == DType::F64 {
             DType::F64
@@ -528,17 +547,27 @@ impl Model {
         h: &Tensor,
         positions: &Positions,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
-        train: bool,
+        dropout_seed: Option<u64>,
     ) -> Result<Tensor, ModelError> {
+        let drop = |t: TargetModule| dropout_seed.map(|seed| part_seed(seed, t as usize));
         let c = &self.config;
         let (b, s, _) = h.dims3()?;
         let (nh, nkv, hd) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim);
         let eps = c.rms_norm_eps;
 
         let x = rms_norm(h, &layer.input_layernorm, eps)?;
-        let q = layer.q_proj.forward(&x, train)?.reshape((b, s, nh, hd))?;
-        let k = layer.k_proj.forward(&x, train)?.reshape((b, s, nkv, hd))?;
-        let v = layer.v_proj.forward(&x, train)?.reshape((b, s, nkv, hd))?;
+        let q = layer
+            .q_proj
+            .forward(&x, drop(TargetModule::Q))?
+            .reshape((b, s, nh, hd))?;
+        let k = layer
+            .k_proj
+            .forward(&x, drop(TargetModule::K))?
+            .reshape((b, s, nkv, hd))?;
+        let v = layer
+            .v_proj
+            .forward(&x, drop(TargetModule::V))?
+            .reshape((b, s, nkv, hd))?;
         let (q, k) = match (&layer.q_norm, &layer.k_norm) {
             (Some(qn), Some(kn)) => (rms_norm(&q, qn, eps)?, rms_norm(&k, kn, eps)?),
             _ => (q, k),
@@ -570,14 +599,28 @@ impl Model {
             .matmul(&v)?
             .transpose(1, 2)?
             .reshape((b, s, nh * hd))?;
-        let h = (h + layer.o_proj.forward(&attn, train)?)?;
+        let h = (h + layer.o_proj.forward(&attn, drop(TargetModule::O))?)?;
 
         let x = rms_norm(&h, &layer.post_attention_layernorm, eps)?;
-        let gate = layer.gate_proj.forward(&x, train)?.silu()?;
-        let up = layer.up_proj.forward(&x, train)?;
-        let mlp = layer.down_proj.forward(&(gate * up)?, train)?;
+        let gate = layer
+            .gate_proj
+            .forward(&x, drop(TargetModule::Gate))?
+            .silu()?;
+        let up = layer.up_proj.forward(&x, drop(TargetModule::Up))?;
+        let mlp = layer
+            .down_proj
+            .forward(&(gate * up)?, drop(TargetModule::Down))?;
         Ok((h + mlp)?)
     }
+}
+
+/// An independent dropout seed for a part (a layer, then a projection) of one pass.
+fn part_seed(seed: u64, part: usize) -> u64 {
+    // splitmix64 of the pair: cheap, and neighbouring parts get unrelated streams.
+    let mut z = seed ^ (part as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// RMSNorm over the last dimension, in f32 for half dtypes, times the frozen weight.

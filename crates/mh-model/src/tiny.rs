@@ -84,7 +84,10 @@ impl TinySpec {
             .unwrap_or(self.dims.hidden / self.dims.heads.max(1))
     }
 
-    fn validate(&self) -> Result<(), ModelError> {
+    /// Refuse sizes and ids that cannot make a model (zero sizes, kv heads not dividing heads,
+    /// odd head_dim, special ids outside the vocabulary, …); [`generate_tiny_model`] checks this
+    /// first.
+    pub fn validate(&self) -> Result<(), ModelError> {
         let d = &self.dims;
         let bad = |what: String| Err(ModelError::Input(format!("tiny model: {what}")));
         if [

@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 
 /// Mean next-token cross-entropy over every position but the last.
 fn loss(model: &Model, input: &Tensor, lengths: Option<&[Vec<usize>]>) -> Tensor {
-    let logits = model.forward(input, lengths, false).unwrap();
+    let logits = model.forward(input, lengths, None).unwrap();
     let (b, s, v) = logits.dims3().unwrap();
     let logits = logits
         .narrow(1, 0, s - 1)
@@ -165,8 +165,8 @@ fn fresh_lora_is_a_no_op_with_peft_init_and_scale() {
     let base = tiny_model(dir.path(), Arch::Qwen2, DType::F32, None);
     let lora = tiny_model(dir.path(), Arch::Qwen2, DType::F32, Some(cfg.clone()));
     let input = ids(&[vec![5, 6, 7, 8, 9]]);
-    let a = base.forward(&input, None, false).unwrap();
-    let b = lora.forward(&input, None, true).unwrap();
+    let a = base.forward(&input, None, None).unwrap();
+    let b = lora.forward(&input, None, Some(0)).unwrap();
     assert_eq!(
         common::max_abs_diff(&a, &b),
         0.0,

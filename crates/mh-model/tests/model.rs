@@ -9,7 +9,7 @@ use mh_model::candle_core::{DType, IndexOp, Tensor, D};
 use mh_model::{generate_tiny_model, Arch, KvCache, Model};
 
 fn forward(model: &Model, rows: &[Vec<u32>]) -> Tensor {
-    model.forward(&ids(rows), None, false).unwrap()
+    model.forward(&ids(rows), None, None).unwrap()
 }
 
 #[test]
@@ -26,7 +26,7 @@ fn packed_samples_equal_separate_runs() {
         row1.extend([3u32; 9]);
         let lengths = vec![vec![a.len(), b.len()], vec![c.len()]];
         let packed = model
-            .forward(&ids(&[row0, row1]), Some(&lengths), false)
+            .forward(&ids(&[row0, row1]), Some(&lengths), None)
             .unwrap();
 
         let la = forward(&model, std::slice::from_ref(&a));
@@ -113,22 +113,22 @@ fn bad_inputs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let model = tiny_model(dir.path(), Arch::Qwen2, DType::F32, None);
     let e = model
-        .forward(&ids(&[vec![1, 96]]), None, false)
+        .forward(&ids(&[vec![1, 96]]), None, None)
         .unwrap_err()
         .to_string();
     assert!(e.contains("96") && e.contains("vocabulary"), "{e}");
     let e = model
-        .forward(&ids(&[vec![1, 2, 3]]), Some(&[vec![2, 2]]), false)
+        .forward(&ids(&[vec![1, 2, 3]]), Some(&[vec![2, 2]]), None)
         .unwrap_err()
         .to_string();
     assert!(e.contains("sum to at most 3"), "{e}");
     let e = model
-        .forward(&ids(&[vec![1, 2, 3]]), Some(&[vec![3], vec![3]]), false)
+        .forward(&ids(&[vec![1, 2, 3]]), Some(&[vec![3], vec![3]]), None)
         .unwrap_err()
         .to_string();
     assert!(e.contains("2 rows for a batch of 1"), "{e}");
     let f = Tensor::new(&[[1f32, 2.0]], model.device()).unwrap();
-    assert!(model.forward(&f, None, false).is_err());
+    assert!(model.forward(&f, None, None).is_err());
 }
 
 #[test]

@@ -104,19 +104,19 @@ fn trained_adapter_round_trips_through_files() {
         branch.b.set(&b).unwrap();
     }
     let input = ids(&[vec![4, 8, 15, 16, 23, 42]]);
-    let trained = model.forward(&input, None, false).unwrap();
+    let trained = model.forward(&input, None, None).unwrap();
 
     let adapter = PeftAdapter::from_model(&model, AdapterConfig::from_lora(&cfg, None)).unwrap();
     let out = tempfile::tempdir().unwrap();
     write_peft_adapter(out.path(), &adapter).unwrap();
 
     let mut fresh = Model::load(dir.path(), &LoadOptions::cpu_f32()).unwrap();
-    let base = fresh.forward(&input, None, false).unwrap();
+    let base = fresh.forward(&input, None, None).unwrap();
     assert!(max_abs_diff(&base, &trained) > 1e-3);
     fresh
         .apply_peft_adapter(&read_peft_adapter(out.path(), &Device::Cpu).unwrap())
         .unwrap();
-    let reloaded = fresh.forward(&input, None, false).unwrap();
+    let reloaded = fresh.forward(&input, None, None).unwrap();
     assert!(max_abs_diff(&reloaded, &trained) < 1e-6);
 
     // A config whose scale disagrees with the branches is refused, not silently written.

@@ -46,7 +46,7 @@ fn check_arch(arch: &str) {
     let mut model = Model::load(&dir.join(&r.model_dir), &LoadOptions::cpu_f32()).unwrap();
     let input = ids(&r.input_ids);
 
-    let logits = model.forward(&input, None, false).unwrap();
+    let logits = model.forward(&input, None, None).unwrap();
     let expected = tensor3(&r.logits);
     let base_diff = max_abs_diff(&logits, &expected);
     assert!(
@@ -69,7 +69,7 @@ fn check_arch(arch: &str) {
     assert_eq!(adapter.tensors.len(), model.layers.len() * targets.len());
 
     model.apply_peft_adapter(&adapter).unwrap();
-    let with_adapter = model.forward(&input, None, false).unwrap();
+    let with_adapter = model.forward(&input, None, None).unwrap();
     let expected_adapter = tensor3(&r.logits_adapter);
     let adapter_diff = max_abs_diff(&with_adapter, &expected_adapter);
     // The adapter must matter, or matching would prove nothing about the LoRA path.
@@ -86,7 +86,7 @@ fn check_arch(arch: &str) {
     // (c) W + s·B·A gives the LoRA forward's logits.
     model.merge_lora().unwrap();
     assert!(model.lora_branches().is_empty());
-    let merged = model.forward(&input, None, false).unwrap();
+    let merged = model.forward(&input, None, None).unwrap();
     let merge_diff = max_abs_diff(&merged, &with_adapter);
     assert!(
         merge_diff < 1e-4,
@@ -126,9 +126,9 @@ fn merged_equals_lora_forward_in_f64() {
     let adapter = read_peft_adapter(&dir.join(&r.adapter_dir), &Device::Cpu).unwrap();
     model.apply_peft_adapter(&adapter).unwrap();
     let input = ids(&r.input_ids);
-    let lora = model.forward(&input, None, false).unwrap();
+    let lora = model.forward(&input, None, None).unwrap();
     model.merge_lora().unwrap();
-    let merged = model.forward(&input, None, false).unwrap();
+    let merged = model.forward(&input, None, None).unwrap();
     let diff = max_abs_diff(&lora, &merged);
     eprintln!("f64 |merged - lora| = {diff:e}");
     assert!(diff < 1e-10, "{diff:e}");

@@ -67,8 +67,8 @@ fn sharded_index_loads_the_same_model() {
     let input = ids(&[vec![1, 5, 9, 13]]);
     let a = Model::load(single.path(), &LoadOptions::cpu_f32()).unwrap();
     let b = Model::load(sharded.path(), &LoadOptions::cpu_f32()).unwrap();
-    let la = a.forward(&input, None, false).unwrap();
-    let lb = b.forward(&input, None, false).unwrap();
+    let la = a.forward(&input, None, None).unwrap();
+    let lb = b.forward(&input, None, None).unwrap();
     assert_eq!(max_abs_diff(&la, &lb), 0.0);
 
     // An index naming a shard that is not there.
@@ -164,8 +164,8 @@ fn weights_are_converted_to_the_compute_dtype() {
     assert_eq!(m.layers[0].q_norm.as_ref().unwrap().dtype(), DType::F64);
     let f32_model = Model::load(dir.path(), &LoadOptions::cpu_f32()).unwrap();
     let input = ids(&[vec![7, 3, 1]]);
-    let a = m.forward(&input, None, false).unwrap();
-    let b = f32_model.forward(&input, None, false).unwrap();
+    let a = m.forward(&input, None, None).unwrap();
+    let b = f32_model.forward(&input, None, None).unwrap();
     assert_eq!(a.dtype(), DType::F64);
     assert!(max_abs_diff(&a, &b) < 1e-4);
 }

@@ -9,6 +9,8 @@ pub trait Progress: Sync {
     fn advance(&self, n: u64);
     /// The current stage is over.
     fn finish(&self);
+    /// A short status for the current stage (e.g. the latest loss); shown beside the bar.
+    fn message(&self, _msg: &str) {}
 }
 
 /// Discards all progress.

@@ -7,13 +7,21 @@
 //!   ([`synthetic_profile`]), for scale tests and benchmarks.
 //! * [`hostile`]: files a profile reader must survive ([`hostile_episodic_dir`]) and encrypted
 //!   `*.json.enc` memory fixtures ([`encrypted_event`]).
+//! * [`http`]: a loopback HTTP server ([`TestServer`]) over a method + path [`Router`] that
+//!   records every request; the protocol fakes are routers over it.
+//! * [`hf_hub`]: a fake Hugging Face Hub ([`FakeHub`]) serving model repositories ([`FakeRepo`])
+//!   the way `huggingface.co` does for downloads.
 
 pub mod demo;
+pub mod hf_hub;
 pub mod hostile;
+pub mod http;
 pub mod synthetic;
 
 pub use demo::{copy_dir, demo_profile};
+pub use hf_hub::{FakeHub, FakeHubOptions, FakeRepo};
 pub use hostile::{
     encrypted_event, encrypted_events, hostile_episodic_dir, HostileFile, HOSTILE_KINDS,
 };
+pub use http::{HttpRequest, HttpResponse, RecordedRequest, Router, TestServer};
 pub use synthetic::{event_path, synthetic_profile, SyntheticStats};

@@ -1,9 +1,14 @@
 //! One module per command group; shared helpers here.
 
+pub mod base;
 pub mod dataset;
 pub mod dev;
+pub mod doctor;
+pub mod eval;
+pub mod generate;
 pub mod profile;
 pub mod template;
+pub mod train;
 
 use std::io::IsTerminal;
 

@@ -6,10 +6,16 @@ use std::process::{Command, Output};
 
 /// Run `mh-train` with `args`, isolated from the caller's profile and passphrase variables.
 pub fn mh_train(args: &[&str]) -> Output {
+    mh_train_env(args, &[])
+}
+
+/// [`mh_train`] with extra environment variables.
+pub fn mh_train_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mh-train"))
         .args(args)
         .env_remove("METAHUMAN_ROOT")
         .env_remove("MH_PROFILE_PASSPHRASE")
+        .envs(env.iter().copied())
         .output()
         .expect("run mh-train")
 }
