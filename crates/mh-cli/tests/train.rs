@@ -130,35 +130,18 @@ fn train_then_eval_and_generate_with_the_adapter() {
 
     // The adapter's eval loss is the report's best; without it, the base model's.
     let base = s(&st.model);
-    let with = json(&ok(&[
-        "--json",
-        "eval",
-        "--base-model",
-        base,
-        "--device",
-        "cpu",
-        "--adapter",
-        s(&run.join("adapter")),
-        "--dataset",
-        s(&st.dataset),
-    ]));
-    let without = json(&ok(&[
-        "--json",
-        "eval",
-        "--base-model",
-        base,
-        "--device",
-        "cpu",
-        "--dataset",
-        s(&st.dataset),
-    ]));
+    let adapter = run.join("adapter");
+    let eval = |extra: &[&str]| {
+        let head = ["--json", "eval", "--base-model", base, "--device", "cpu"];
+        json(&ok(&[&head[..], extra].concat()))
+    };
+    let with = eval(&["--adapter", s(&adapter), "--dataset", s(&st.dataset)]);
+    let without = eval(&["--dataset", s(&st.dataset)]);
     let best = report["best_eval_loss"].as_f64().unwrap();
+    let loss = |v: &Value| v["loss"].as_f64().unwrap();
+    assert!((loss(&with) - best).abs() < 1e-4, "{with} vs {best}");
     assert!(
-        (with["loss"].as_f64().unwrap() - best).abs() < 1e-4,
-        "{with} vs {best}"
-    );
-    assert!(
-        (without["loss"].as_f64().unwrap() - first).abs() < 1e-4,
+        (loss(&without) - first).abs() < 1e-4,
         "{without} vs {first}"
     );
     assert!((with["ppl"].as_f64().unwrap() - best.exp()).abs() < 1e-3 * best.exp());
@@ -166,16 +149,7 @@ fn train_then_eval_and_generate_with_the_adapter() {
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(st.dataset.join("tokenized.json")).unwrap()).unwrap();
     assert_eq!(manifest["eval"]["dropped"], serde_json::json!({}));
-    let chat = json(&ok(&[
-        "--json",
-        "eval",
-        "--base-model",
-        base,
-        "--device",
-        "cpu",
-        "--dataset",
-        s(&st.dataset.join("eval.jsonl")),
-    ]));
+    let chat = eval(&["--dataset", s(&st.dataset.join("eval.jsonl"))]);
     assert_eq!(chat["tokens"], without["tokens"]);
 
     let generate = |seed: &str| {
@@ -261,31 +235,27 @@ fn bad_inputs_are_named() {
     let st = setup();
     let run = st.dir.path().join("bad");
     let base = s(&st.model);
+    let fails = |args: &[&str], needle: &str| {
+        let o = mh_train(args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(
+            stderr(&o).contains(needle),
+            "{needle:?} not in {}",
+            stderr(&o)
+        );
+    };
+    let args = train_args(base, &st.dataset, &run);
     // A dataset directory without tokens.
-    let o = mh_train(&train_args(base, st.dir.path(), &run));
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("tokenized.json"), "{}", stderr(&o));
+    fails(&train_args(base, st.dir.path(), &run), "tokenized.json");
     // An unknown device.
-    let mut args = train_args(base, &st.dataset, &run);
-    let at = args.iter().position(|a| *a == "cpu").unwrap();
-    args[at] = "tpu";
-    let o = mh_train(&args);
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("tpu"), "{}", stderr(&o));
+    let mut tpu = args.clone();
+    let at = tpu.iter().position(|a| *a == "cpu").unwrap();
+    tpu[at] = "tpu";
+    fails(&tpu, "tpu");
     // --resume with nothing to resume.
-    let o = mh_train(&[train_args(base, &st.dataset, &run), vec!["--resume"]].concat());
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("no checkpoint"), "{}", stderr(&o));
+    fails(&[&args[..], &["--resume"]].concat(), "no checkpoint");
     // A config file with a bad value.
     let cfg = st.dir.path().join("bad.json");
     std::fs::write(&cfg, r#"{"lora_rank": 0}"#).unwrap();
-    let o = mh_train(
-        &[
-            train_args(base, &st.dataset, &run),
-            vec!["--config", s(&cfg)],
-        ]
-        .concat(),
-    );
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("rank"), "{}", stderr(&o));
+    fails(&[&args[..], &["--config", s(&cfg)]].concat(), "rank");
 }

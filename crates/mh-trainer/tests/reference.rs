@@ -37,6 +37,18 @@ fn close(got: f64, want: f64, tol: f64, what: &str) {
     );
 }
 
+/// AdamW with the hyper-parameters a fixture section recorded.
+fn adamw(params: Vec<Var>, r: &Value) -> AdamW {
+    let betas = f64s(&r["betas"]);
+    let hp = AdamWParams {
+        beta1: betas[0],
+        beta2: betas[1],
+        eps: r["eps"].as_f64().unwrap(),
+        weight_decay: r["weight_decay"].as_f64().unwrap(),
+    };
+    AdamW::new(params, hp).unwrap()
+}
+
 fn loss_of(model: &Model, batch: &Batch) -> (Tensor, f64) {
     let n = batch.targets.len() as f64;
     let sum = nll_sum(model, batch, None).unwrap().unwrap();
@@ -85,17 +97,7 @@ fn loss_gradients_clip_and_adamw_step_match_transformers_and_peft() {
 
     let norm = clip_grad_norm(&mut grads, r["max_grad_norm"].as_f64().unwrap()).unwrap();
     close(norm, r["grad_norm"].as_f64().unwrap(), 1e-5, "grad norm");
-    let betas = f64s(&r["betas"]);
-    let mut opt = AdamW::new(
-        vars,
-        AdamWParams {
-            beta1: betas[0],
-            beta2: betas[1],
-            eps: r["eps"].as_f64().unwrap(),
-            weight_decay: r["weight_decay"].as_f64().unwrap(),
-        },
-    )
-    .unwrap();
+    let mut opt = adamw(vars, r);
     opt.step(&grads, r["lr"].as_f64().unwrap()).unwrap();
     let (_, after) = loss_of(&model, &batch);
     close(
@@ -114,17 +116,7 @@ fn adamw_matches_torch_over_three_steps() {
         Tensor::from_vec(flat, (2, 3), &Device::Cpu).unwrap()
     };
     let param = Var::from_tensor(&to_tensor(&r["param"])).unwrap();
-    let betas = f64s(&r["betas"]);
-    let mut opt = AdamW::new(
-        vec![param.clone()],
-        AdamWParams {
-            beta1: betas[0],
-            beta2: betas[1],
-            eps: r["eps"].as_f64().unwrap(),
-            weight_decay: r["weight_decay"].as_f64().unwrap(),
-        },
-    )
-    .unwrap();
+    let mut opt = adamw(vec![param.clone()], r);
     let lrs = f64s(&r["lrs"]);
     let grads = r["grads"].as_array().unwrap();
     let expected = r["params_after_each_step"].as_array().unwrap();
