@@ -22,10 +22,26 @@ step "tests"
 # Library, binary and integration tests (benches are run by `cargo bench`, not here).
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
+set +e # a failing suite must still reach the summary below
 cargo test --workspace --locked --lib --bins --tests 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+set -e
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+
+step "cuda"
+# `cargo check --features cuda` against NVIDIA's nvcc wheels (no GPU needed); the first run
+# compiles candle's kernels (~15 min), later runs reuse ~/.cache/mh-train (scripts/cuda-check.sh).
+if [[ "${MH_CUDA_CHECK:-1}" == 0 ]]; then
+    cuda="skipped (MH_CUDA_CHECK=0)"
+elif scripts/cuda-check.sh; then
+    cuda="passed"
+else
+    cuda="FAILED (exit $?): see the \"== cuda\" step above"
+    [[ "$status" != 0 ]] || status=1
+fi
+
 echo
+echo "cuda check: ${cuda}"
 echo "tests: ${passed} passed, ${failed} failed"
 exit "$status"
