@@ -18,6 +18,11 @@ cargo fmt --all -- --check
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "python readers"
+# llama.cpp's own GGUF reader (PyPI gguf) for mh-gguf's read-back tests (scripts/py-env.sh).
+source scripts/py-env.sh
+mh_py_env
+
 step "tests"
 # Library, binary and integration tests (benches are run by `cargo bench`, not here).
 log="$(mktemp)"

@@ -79,8 +79,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 fn parent() -> Res<()> {
     let dir = mh_bench::cache_dir("train-step-qwen2-4x512");
     let model_dir = dir.join("model");
-    if !model_dir.join("model.safetensors").is_file() || !model_dir.join("config.json").is_file()
-    {
+    if !model_dir.join("model.safetensors").is_file() || !model_dir.join("config.json").is_file() {
         eprintln!("generating the random model in {} …", model_dir.display());
         generate_tiny_model(&model_dir, &TinySpec::new(Arch::Qwen2, DIMS, 0))?;
     }

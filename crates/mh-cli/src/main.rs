@@ -65,8 +65,27 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Reply to a prompt through the model's chat template
     Generate(commands::generate::GenerateArgs),
+    /// Fold a PEFT adapter into its base model's weights (a standalone merged model directory)
+    Merge(commands::merge::MergeArgs),
+    /// GGUF files for llama.cpp / Ollama: export a model, convert an adapter, inspect a file
+    #[command(subcommand)]
+    Gguf(commands::gguf::GgufCommand),
     /// Report the version, build features, CPU and GPUs, and the device training would use
     Doctor(commands::doctor::DoctorArgs),
+    /// The profile's model registry: versions, parents, artifacts, verify, rollback, gc, import
+    #[command(subcommand)]
+    Lineage(commands::lineage::LineageCommand),
+    /// Make a registered version the model the runtime uses
+    Activate(commands::activate::ActivateArgs),
+    /// Fall back to the base model at once
+    Deactivate,
+    /// Which version is active, and what MetaHuman OS serves
+    Status,
+    /// The whole chain on this machine: dataset, train, eval, merge, GGUF, Ollama, registry,
+    /// activation — resumable
+    Local(commands::local::LocalArgs),
+    /// Continue a `local` run that failed or was stopped, without redoing finished steps
+    Resume(commands::local::ResumeArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,7 +98,15 @@ fn main() -> ExitCode {
         Command::Train(a) => commands::train::run(a, &cli.global),
         Command::Eval(a) => commands::eval::run(a, &cli.global),
         Command::Generate(a) => commands::generate::run(a, &cli.global),
+        Command::Merge(a) => commands::merge::run(a, &cli.global),
+        Command::Gguf(c) => commands::gguf::run(c, &cli.global),
         Command::Doctor(a) => commands::doctor::run(a, &cli.global),
+        Command::Lineage(c) => commands::lineage::run(c, &cli.global),
+        Command::Activate(a) => commands::activate::activate(a, &cli.global),
+        Command::Deactivate => commands::activate::deactivate(&cli.global),
+        Command::Status => commands::activate::status(&cli.global),
+        Command::Local(a) => commands::local::local(a, &cli.global),
+        Command::Resume(a) => commands::local::resume(a, &cli.global),
     };
     match result {
         Ok(code) => code,

@@ -10,7 +10,9 @@
 //! packed samples via per-row `lengths`) or incremental decoding with a [`KvCache`]; greedy or
 //! sampled generation with `transformers`' logits processors ([`Model::generate`],
 //! [`GenerationConfig`], read from `generation_config.json`); PEFT adapter
-//! files ([`write_peft_adapter`] / [`read_peft_adapter`]); merged weights ([`Model::merge_lora`]);
+//! files ([`write_peft_adapter`] / [`read_peft_adapter`]); merged weights ([`Model::merge_lora`]
+//! in memory, [`merge_adapter`] streaming a base directory and an adapter into a merged model
+//! directory with `merge.json`);
 //! and tiny random models in the HF layout for tests ([`generate_tiny_model`]).
 //!
 //! Frozen base weights go through [`frozen`]'s custom ops, so backward never materialises a
@@ -25,6 +27,7 @@ mod error;
 pub mod frozen;
 pub mod generate;
 pub mod lora;
+pub mod merge;
 pub mod model;
 pub mod peft;
 pub mod tiny;
@@ -38,6 +41,7 @@ pub use device::{
 pub use error::ModelError;
 pub use generate::{Generated, GenerationConfig, Sampler, StopReason};
 pub use lora::{LoraBranch, LoraConfig, LoraLinear, TargetModule};
+pub use merge::{merge_adapter, MergeBase, MergeReport, MergedAdapter, WrittenShard, MERGE_RECORD};
 pub use model::{DecoderLayer, KvCache, LoadOptions, Model};
 pub use peft::{
     read_peft_adapter, write_peft_adapter, AdapterConfig, PeftAdapter, SavedAdapter,

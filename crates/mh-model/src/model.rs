@@ -581,7 +581,9 @@ impl Model {
                     Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
                     None => (k, v),
                 };
-                *slot = Some((k.clone(), v.clone()));
+                // Detached: cached keys/values computed through LoRA variables would otherwise
+                // keep every earlier step's autograd graph alive (memory quadratic in length).
+                *slot = Some((k.detach(), v.detach()));
                 (k, v)
             }
             None => (k, v),

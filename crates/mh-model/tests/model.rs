@@ -39,8 +39,10 @@ fn packed_samples_equal_separate_runs() {
             &packed.i(1).unwrap().narrow(0, 0, c.len()).unwrap(),
             &lc.i(0).unwrap(),
         );
+        // The tiny models' logits reach ~30, so f32 rounding alone (which differs between the
+        // GEMM kernels a CPU dispatches) moves them by a few 1e-6.
         assert!(
-            d_a < 1e-5 && d_b < 1e-5 && d_c < 1e-5,
+            d_a < 3e-5 && d_b < 3e-5 && d_c < 3e-5,
             "{arch}: {d_a:e} {d_b:e} {d_c:e}"
         );
 

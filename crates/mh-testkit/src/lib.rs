@@ -11,11 +11,15 @@
 //!   records every request; the protocol fakes are routers over it.
 //! * [`hf_hub`]: a fake Hugging Face Hub ([`FakeHub`]) serving model repositories ([`FakeRepo`])
 //!   the way `huggingface.co` does for downloads.
+//! * [`ollama`]: a loopback Ollama server ([`FakeOllama`]) for model registration (blobs, create,
+//!   show, tags, delete), with faults on demand; plus [`ollama::tiny_gguf`] and
+//!   [`ollama::parse_modelfile`].
 
 pub mod demo;
 pub mod hf_hub;
 pub mod hostile;
 pub mod http;
+pub mod ollama;
 pub mod synthetic;
 
 pub use demo::{copy_dir, demo_profile};
@@ -24,4 +28,5 @@ pub use hostile::{
     encrypted_event, encrypted_events, hostile_episodic_dir, HostileFile, HOSTILE_KINDS,
 };
 pub use http::{HttpRequest, HttpResponse, RecordedRequest, Router, TestServer};
+pub use ollama::{FakeOllama, FakeOllamaOptions};
 pub use synthetic::{event_path, synthetic_profile, SyntheticStats};

@@ -16,11 +16,20 @@ use crate::Global;
 
 #[derive(Args)]
 pub struct GenerateArgs {
-    #[command(flatten)]
-    base: BaseModelArgs,
+    /// Base model: a directory in Hugging Face layout, or a hub id (owner/name[@revision]),
+    /// fetched into the Hugging Face cache (HF_HOME / HF_HUB_CACHE; HF_ENDPOINT, HF_TOKEN and
+    /// HF_HUB_OFFLINE are honoured)
+    #[arg(long, value_name = "DIR|HF_ID", required_unless_present = "active")]
+    base_model: Option<String>,
+    /// cpu, cuda, cuda:N or auto (a usable GPU, else the CPU)
+    #[arg(long, default_value = "auto")]
+    device: String,
     /// PEFT adapter directory to apply
-    #[arg(long)]
+    #[arg(long, conflicts_with = "active")]
     adapter: Option<PathBuf>,
+    /// Use the profile's active version: its base model and adapter from the model registry
+    #[arg(long, conflicts_with = "base_model")]
+    active: bool,
     /// The user message
     #[arg(long)]
     prompt: String,
@@ -45,8 +54,21 @@ pub struct GenerateArgs {
 }
 
 pub fn run(args: GenerateArgs, g: &Global) -> Result<ExitCode> {
-    let mut base = args.base.load(g)?;
-    if let Some(dir) = &args.adapter {
+    let (base_model, adapter) = if args.active {
+        active_version(g)?
+    } else {
+        let base = args
+            .base_model
+            .clone()
+            .context("--base-model or --active is required")?;
+        (base, args.adapter.clone())
+    };
+    let base_args = BaseModelArgs {
+        base_model,
+        device: args.device.clone(),
+    };
+    let mut base = base_args.load(g)?;
+    if let Some(dir) = &adapter {
         apply_adapter(&mut base.model, dir)?;
     }
     let format = ChatFormat::load(&base.dir)?;
@@ -109,4 +131,51 @@ pub fn run(args: GenerateArgs, g: &Global) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The base model and adapter of the profile's active version (from its model registry).
+fn active_version(g: &Global) -> Result<(String, Option<PathBuf>)> {
+    let (profile, lineage) = super::activate::open_lineage(g)?;
+    let reg = lineage
+        .load()
+        .with_context(|| format!("reading {}", lineage.registry_path().display()))?;
+    let v = reg.active().with_context(|| {
+        format!(
+            "no active version in {} (run `mh-train local`, or `mh-train activate V`)",
+            lineage.registry_path().display()
+        )
+    })?;
+    let base = v
+        .base_model
+        .as_ref()
+        .map(|b| b.id.clone())
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| v.base_model_used.clone());
+    if base.is_empty() {
+        anyhow::bail!(
+            "{}: version {} names no base model",
+            lineage.registry_path().display(),
+            v.version
+        );
+    }
+    let adapter = v
+        .artifact(mh_lineage::ArtifactKind::Adapter)
+        .map(|a| a.resolve(profile.root()))
+        .with_context(|| {
+            format!(
+                "{}: version {} has no adapter artifact",
+                lineage.registry_path().display(),
+                v.version
+            )
+        })?;
+    note(
+        g,
+        &format!(
+            "active version {} ({}): base {base}, adapter {}",
+            v.version,
+            v.run_label,
+            adapter.display()
+        ),
+    );
+    Ok((base, Some(adapter)))
 }

@@ -1,11 +1,16 @@
 //! One module per command group; shared helpers here.
 
+pub mod activate;
 pub mod base;
 pub mod dataset;
 pub mod dev;
 pub mod doctor;
 pub mod eval;
 pub mod generate;
+pub mod gguf;
+pub mod lineage;
+pub mod local;
+pub mod merge;
 pub mod profile;
 pub mod template;
 pub mod train;
