@@ -173,3 +173,110 @@ fn generate_active_without_a_version_says_so() {
         stderr(&out)
     );
 }
+
+/// The run directory not in `seen` (the one being written) and its state, once it has one.
+/// Labels of runs started in the same second do not sort by time, hence `seen`.
+fn new_run(
+    profile: &std::path::Path,
+    seen: &std::collections::BTreeSet<String>,
+) -> Option<(String, serde_json::Value)> {
+    let runs = profile.join("out/runs");
+    let dir = std::fs::read_dir(&runs)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            p.join("state.json").is_file()
+                && !seen.contains(&*p.file_name().unwrap_or_default().to_string_lossy())
+        })?;
+    let state = serde_json::from_slice(&std::fs::read(dir.join("state.json")).ok()?).ok()?;
+    Some((dir.file_name()?.to_string_lossy().into_owned(), state))
+}
+
+fn step_done(state: &serde_json::Value, step: &str) -> bool {
+    state["steps"].as_array().is_some_and(|steps| {
+        steps
+            .iter()
+            .any(|s| s["name"] == step && (s["status"] == "completed" || s["status"] == "skipped"))
+    })
+}
+
+#[test]
+fn a_run_killed_after_any_step_resumes_to_a_verified_lineage() {
+    let (profile, work, model) = setup();
+    let config = work.path().join("short.json");
+    let ollama = FakeOllama::start().unwrap();
+    let url = ollama.url();
+    let steps = [
+        "dataset", "train", "eval", "merge", "gguf", "ollama", "register",
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, step) in steps.iter().enumerate() {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mh-train"))
+            .args([
+                "-q",
+                "--profile",
+                s(profile.path()),
+                "local",
+                "--base-model",
+                s(&model),
+            ])
+            .args([
+                "--config",
+                s(&config),
+                "--device",
+                "cpu",
+                "--max-seq-length",
+                "256",
+            ])
+            .env("OLLAMA_HOST", &url)
+            .env_remove("METAHUMAN_ROOT")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // SIGKILL as soon as the step is recorded done (or during the next one): no handler
+        // runs, the lock and any half-written temp files are left to the next process.
+        let label = loop {
+            if let Some((label, state)) = new_run(profile.path(), &seen) {
+                if step_done(&state, step) {
+                    let _ = child.kill();
+                    break label;
+                }
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("run {i} ended ({status}) before {step} was seen done");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        child.wait().unwrap();
+        seen.insert(label.clone());
+        let out = mh_train_env(
+            &["--profile", s(profile.path()), "resume", &label],
+            &[("OLLAMA_HOST", &url)],
+        );
+        assert!(
+            out.status.success(),
+            "resume after {step}: {}",
+            stderr(&out)
+        );
+        let out = mh_train(&["--profile", s(profile.path()), "lineage", "verify"]);
+        assert!(
+            out.status.success(),
+            "verify after {step}: {}",
+            stderr(&out)
+        );
+    }
+    let out = mh_train(&[
+        "--json",
+        "--profile",
+        s(profile.path()),
+        "lineage",
+        "history",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let history = String::from_utf8_lossy(&out.stdout);
+    // One version per run, none registered twice by a resume.
+    assert!(history.contains("\"version\": 7"), "{history}");
+    assert!(!history.contains("\"version\": 8"), "{history}");
+}
