@@ -23,6 +23,17 @@ pub struct ChatFormat {
     pub end_of_turn: Option<u32>,
 }
 
+/// A model directory's own chat template and its tokenizer.
+pub(crate) fn template_and_tokenizer(
+    model_dir: &Path,
+) -> Result<(ChatTemplate, ModelTokenizer), TrainError> {
+    let template = ChatTemplate::load(model_dir, &TemplateChoice::Auto)
+        .map_err(|e| TrainError::dataset(model_dir, e.to_string()))?;
+    let tokenizer = ModelTokenizer::from_model_dir(model_dir)
+        .map_err(|e| TrainError::dataset(model_dir, e.to_string()))?;
+    Ok((template, tokenizer))
+}
+
 /// One reply.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reply {
@@ -36,10 +47,7 @@ pub struct Reply {
 
 impl ChatFormat {
     pub fn load(model_dir: &Path) -> Result<ChatFormat, TrainError> {
-        let template = ChatTemplate::load(model_dir, &TemplateChoice::Auto)
-            .map_err(|e| TrainError::dataset(model_dir, e.to_string()))?;
-        let tokenizer = ModelTokenizer::from_model_dir(model_dir)
-            .map_err(|e| TrainError::dataset(model_dir, e.to_string()))?;
+        let (template, tokenizer) = template_and_tokenizer(model_dir)?;
         let end_of_turn = match template.end_of_turn() {
             Some(token) => Some(
                 tokenizer

@@ -59,9 +59,10 @@ impl TokenDataset {
                 TrainError::dataset(&manifest_path, format!("`files.{split}` is missing"))
             })?;
             let path = dir.join(name);
-            let rows = read_sequences(&path, manifest.tokenizer.vocab_size)?;
-            hasher.update(std::fs::read(&path).map_err(|e| TrainError::io(&path, e))?);
-            Ok(rows)
+            // Read once: the same bytes are hashed and parsed.
+            let bytes = std::fs::read(&path).map_err(|e| TrainError::io(&path, e))?;
+            hasher.update(&bytes);
+            parse_sequences(&path, bytes.as_slice(), manifest.tokenizer.vocab_size)
         };
         let train = read("train")?;
         let eval = read("eval")?;
@@ -102,8 +103,17 @@ impl TokenDataset {
 
 fn read_sequences(path: &Path, vocab: usize) -> Result<Vec<Sequence>, TrainError> {
     let file = std::fs::File::open(path).map_err(|e| TrainError::io(path, e))?;
+    parse_sequences(path, BufReader::new(file), vocab)
+}
+
+/// Parse and check `*.tokens.jsonl` lines read from `path`.
+fn parse_sequences(
+    path: &Path,
+    reader: impl BufRead,
+    vocab: usize,
+) -> Result<Vec<Sequence>, TrainError> {
     let mut out = Vec::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
+    for (i, line) in reader.lines().enumerate() {
         let line = line.map_err(|e| TrainError::io(path, e))?;
         if line.trim().is_empty() {
             continue;
@@ -170,14 +180,10 @@ pub fn load_rows(
 }
 
 fn chat_rows(path: &Path, model_dir: &Path) -> Result<Vec<Sequence>, TrainError> {
-    use mh_dataset::template::{ChatTemplate, TemplateChoice};
     use mh_dataset::tokenize::dataset::Encoder;
-    use mh_dataset::tokenize::{unpacked, LabelTurns, ModelTokenizer};
+    use mh_dataset::tokenize::{unpacked, LabelTurns};
 
-    let template = ChatTemplate::load(model_dir, &TemplateChoice::Auto)
-        .map_err(|e| TrainError::dataset(model_dir, e.to_string()))?;
-    let tokenizer = ModelTokenizer::from_model_dir(model_dir)
-        .map_err(|e| TrainError::dataset(model_dir, e.to_string()))?;
+    let (template, tokenizer) = crate::chat::template_and_tokenizer(model_dir)?;
     let encoder = Encoder {
         template: &template,
         tokenizer: &tokenizer,
