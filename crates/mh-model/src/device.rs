@@ -341,6 +341,15 @@ impl Selected {
         }
     }
 
+    /// Options to load a base model (no LoRA) onto this device in its compute dtype.
+    pub fn load_options(&self) -> crate::LoadOptions {
+        crate::LoadOptions {
+            device: self.device.clone(),
+            dtype: self.compute_dtype,
+            lora: None,
+        }
+    }
+
     /// The dtype LoRA parameters (and so the optimizer state) live in.
     pub fn lora_dtype(&self) -> DType {
         lora_dtype(self.compute_dtype)

@@ -12,7 +12,7 @@ use mh_lineage::{
     NewVersion, Parent, Place,
 };
 use mh_model::device::DeviceChoice;
-use mh_model::{LoadOptions, MergeBase, Model};
+use mh_model::{MergeBase, Model};
 use mh_ollama::{
     ClientOptions, ModelBase, ModelName, ModelSpec, OllamaClient, OllamaTemplate, TemplateOptions,
 };
@@ -416,12 +416,7 @@ fn device(st: &RunState) -> StepResult<mh_model::device::Selected> {
 }
 
 fn load_base(st: &RunState, selected: &mh_model::device::Selected) -> StepResult<Model> {
-    let opts = LoadOptions {
-        device: selected.device.clone(),
-        dtype: selected.compute_dtype,
-        lora: None,
-    };
-    Ok(Model::load(&st.base.dir, &opts)?)
+    Ok(Model::load(&st.base.dir, &selected.load_options())?)
 }
 
 fn train_config(c: &Ctx<'_>) -> StepResult<TrainConfig> {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use mh_model::device::{self, DeviceChoice, Selected};
-use mh_model::{LoadOptions, Model};
+use mh_model::Model;
 
 use super::note;
 use crate::progress::Bars;
@@ -48,12 +48,7 @@ impl BaseModelArgs {
         if let Some(notice) = resolved.notice() {
             note(g, &format!("note: {notice}"));
         }
-        let opts = LoadOptions {
-            device: selected.device.clone(),
-            dtype: selected.compute_dtype,
-            lora: None,
-        };
-        let model = Model::load(&resolved.dir, &opts)
+        let model = Model::load(&resolved.dir, &selected.load_options())
             .with_context(|| format!("loading the model in {}", resolved.dir.display()))?;
         Ok(LoadedBase {
             model,
