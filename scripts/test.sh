@@ -18,6 +18,16 @@ cargo fmt --all -- --check
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "system packages"
+# A real sshd is the "pod" of the remote-training tests (Debian openssh-server; ssh-keygen comes
+# with it); systemd-analyze checks the sleep service's units when present.
+if ! command -v sshd >/dev/null && [[ ! -x /usr/sbin/sshd ]]; then
+    sudo=""
+    [[ "$(id -u)" == 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null
+fi
+/usr/sbin/sshd -V 2>&1 | head -1 || true
+
 step "python readers"
 # llama.cpp's own GGUF reader (PyPI gguf) for mh-gguf's read-back tests (scripts/py-env.sh).
 source scripts/py-env.sh

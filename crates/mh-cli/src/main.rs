@@ -65,6 +65,8 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Reply to a prompt through the model's chat template
     Generate(commands::generate::GenerateArgs),
+    /// Talk with the active version (or --version N): locally, or through Ollama with --ollama
+    Chat(commands::chat::ChatArgs),
     /// Fold a PEFT adapter into its base model's weights (a standalone merged model directory)
     Merge(commands::merge::MergeArgs),
     /// GGUF files for llama.cpp / Ollama: export a model, convert an adapter, inspect a file
@@ -86,6 +88,15 @@ enum Command {
     Local(commands::local::LocalArgs),
     /// Continue a `local` run that failed or was stopped, without redoing finished steps
     Resume(commands::local::ResumeArgs),
+    /// The local chain with the train step on a RunPod pod (pods listed and reaped with
+    /// `remote list` / `remote reap`)
+    Remote(commands::remote::RemoteArgs),
+    /// GPU memory a training run needs, and the cheapest RunPod GPU that fits
+    Plan(commands::remote::PlanArgs),
+    /// The nightly sleep service: decide (window, idle, switches, new data, dataset quality),
+    /// train, gate, activate
+    #[command(subcommand, name = "sleep-service")]
+    SleepService(commands::sleep::SleepCommand),
 }
 
 fn main() -> ExitCode {
@@ -98,6 +109,7 @@ fn main() -> ExitCode {
         Command::Train(a) => commands::train::run(a, &cli.global),
         Command::Eval(a) => commands::eval::run(a, &cli.global),
         Command::Generate(a) => commands::generate::run(a, &cli.global),
+        Command::Chat(a) => commands::chat::run(a, &cli.global),
         Command::Merge(a) => commands::merge::run(a, &cli.global),
         Command::Gguf(c) => commands::gguf::run(c, &cli.global),
         Command::Doctor(a) => commands::doctor::run(a, &cli.global),
@@ -107,6 +119,9 @@ fn main() -> ExitCode {
         Command::Status => commands::activate::status(&cli.global),
         Command::Local(a) => commands::local::local(a, &cli.global),
         Command::Resume(a) => commands::local::resume(a, &cli.global),
+        Command::Remote(a) => commands::remote::run(a, &cli.global),
+        Command::Plan(a) => commands::remote::plan(a, &cli.global),
+        Command::SleepService(c) => commands::sleep::run(c, &cli.global),
     };
     match result {
         Ok(code) => code,

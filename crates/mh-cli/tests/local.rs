@@ -3,37 +3,12 @@
 
 mod common;
 
-use common::{demo_copy, mh_train, mh_train_env, s, stderr};
+use common::{demo_copy, local_setup, mh_train, mh_train_env, s, stderr};
 use mh_testkit::FakeOllama;
-
-fn setup() -> (tempfile::TempDir, tempfile::TempDir, std::path::PathBuf) {
-    let profile = demo_copy();
-    let work = tempfile::tempdir().unwrap();
-    let model = work.path().join("model");
-    let out = mh_train(&[
-        "--profile",
-        s(profile.path()),
-        "-q",
-        "dev",
-        "tiny-model",
-        "--out",
-        s(&model),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let config = work.path().join("short.json");
-    std::fs::write(
-        &config,
-        r#"{"learning_rate": 5e-3, "max_steps": 4, "micro_batch_size": 2,
-            "gradient_accumulation_steps": 2, "warmup_ratio": 0, "eval_every": 0,
-            "save_every": 0, "gguf_quant": "Q8_0"}"#,
-    )
-    .unwrap();
-    (profile, work, model)
-}
 
 #[test]
 fn local_registers_activates_and_generate_active_answers() {
-    let (profile, work, model) = setup();
+    let (profile, work, model) = local_setup();
     let config = work.path().join("short.json");
     let ollama = FakeOllama::start().unwrap();
     let url = ollama.url();
@@ -126,7 +101,7 @@ fn local_registers_activates_and_generate_active_answers() {
 
 #[test]
 fn local_without_ollama_skips_the_step_and_prints_the_command() {
-    let (profile, work, model) = setup();
+    let (profile, work, model) = local_setup();
     let config = work.path().join("short.json");
     let out = mh_train_env(
         &[
@@ -203,7 +178,7 @@ fn step_done(state: &serde_json::Value, step: &str) -> bool {
 
 #[test]
 fn a_run_killed_after_any_step_resumes_to_a_verified_lineage() {
-    let (profile, work, model) = setup();
+    let (profile, work, model) = local_setup();
     let config = work.path().join("short.json");
     let ollama = FakeOllama::start().unwrap();
     let url = ollama.url();

@@ -97,6 +97,75 @@ pub struct CreateRequest {
     pub stream: bool,
 }
 
+/// One message of a conversation (`api.Message`: `role` is `system`, `user` or `assistant`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: String,
+    pub content: String,
+}
+
+impl ChatMessage {
+    pub fn new(role: impl Into<String>, content: impl Into<String>) -> ChatMessage {
+        ChatMessage {
+            role: role.into(),
+            content: content.into(),
+        }
+    }
+}
+
+/// `POST /api/chat`. [`crate::OllamaClient::chat`] always streams.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    /// Runtime options (`temperature`, `seed`, `num_predict`, `top_k`, `top_p`, …).
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub options: Map<String, Value>,
+}
+
+/// What a finished `/api/chat` stream said: the whole reply and the final line's counters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatResponse {
+    pub model: String,
+    /// The assistant message, its content the concatenation of every streamed piece.
+    pub message: ChatMessage,
+    /// `stop`, `length`, … from the final line; `None` when the callback stopped the stream.
+    pub done_reason: Option<String>,
+    /// Tokens of the prompt the server evaluated.
+    pub prompt_eval_count: Option<u64>,
+    /// Tokens generated.
+    pub eval_count: Option<u64>,
+    /// Nanoseconds spent generating.
+    pub eval_duration: Option<u64>,
+    /// True when the callback asked to stop before the server was done.
+    pub stopped: bool,
+}
+
+/// One NDJSON line of a `/api/chat` stream (`api.ChatResponse`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ChatLine {
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub message: Option<ChatLineMessage>,
+    #[serde(default)]
+    pub done: bool,
+    #[serde(default)]
+    pub done_reason: Option<String>,
+    #[serde(default)]
+    pub prompt_eval_count: Option<u64>,
+    #[serde(default)]
+    pub eval_count: Option<u64>,
+    #[serde(default)]
+    pub eval_duration: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ChatLineMessage {
+    #[serde(default)]
+    pub content: String,
+}
+
 /// One status line of a streamed operation (`ProgressResponse`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Progress {

@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use crate::api::{
-    CreateRequest, Digest, ListResponse, ListedModel, Progress, ShowResponse, Version,
+    ChatLine, ChatMessage, ChatRequest, ChatResponse, CreateRequest, Digest, ListResponse,
+    ListedModel, Progress, ShowResponse, Version,
 };
 use crate::error::{OllamaError, Result};
 use crate::host::OllamaHost;
@@ -292,6 +293,88 @@ impl OllamaClient {
             seen.push(progress);
             if done {
                 return Ok(seen);
+            }
+        }
+    }
+
+    /// `POST /api/chat` with `"stream": true`, reading the NDJSON lines (`{"message": {"role",
+    /// "content"}, "done": false}` …, then a `"done": true` line with `done_reason` and the
+    /// counters). `on_content` sees each non-empty piece of the reply as it arrives and returns
+    /// false to stop: the connection is then closed, which makes Ollama stop generating. An
+    /// `{"error": …}` line or a stream that ends before `done` is [`OllamaError::ChatFailed`]; a
+    /// model the server does not have is [`OllamaError::ModelNotFound`].
+    pub fn chat(
+        &self,
+        request: &ChatRequest,
+        on_content: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<ChatResponse> {
+        let url = self.url("/api/chat");
+        let op = format!("POST /api/chat ({})", request.model);
+        let mut body =
+            serde_json::to_value(request).map_err(|e| protocol(&url, &op, &e.to_string()))?;
+        if let Some(m) = body.as_object_mut() {
+            m.insert("stream".into(), Value::Bool(true));
+        }
+        // Between two lines the server may be loading the model or evaluating a long prompt.
+        let result = self.retrying(&op, &url, self.opts.transfer_timeout, || {
+            Ok(self.transfer_agent.post(&url).send_json(body.clone())?)
+        });
+        let response = not_found_as(result, &self.base, &request.model)?;
+        let failed = |message: String| OllamaError::ChatFailed {
+            url: url.clone(),
+            model: request.model.clone(),
+            message,
+        };
+        let mut reader = BufReader::new(response.into_reader());
+        let mut out = ChatResponse {
+            model: request.model.clone(),
+            message: ChatMessage::new("assistant", ""),
+            ..ChatResponse::default()
+        };
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = reader
+                .read_line(&mut line)
+                .map_err(|e| self.read_error(&op, &url, e, self.opts.transfer_timeout))?;
+            if n == 0 {
+                return Err(failed(
+                    "the reply stream ended before its \"done\" line".into(),
+                ));
+            }
+            let text = line.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let value: Value = serde_json::from_str(text)
+                .map_err(|e| protocol(&url, &op, &format!("reply line {text:?}: {e}")))?;
+            if let Some(err) = value.get("error") {
+                let message = err
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| err.to_string());
+                return Err(failed(message));
+            }
+            let parsed: ChatLine = serde_json::from_value(value)
+                .map_err(|e| protocol(&url, &op, &format!("reply line {text:?}: {e}")))?;
+            if !parsed.model.is_empty() {
+                out.model = parsed.model;
+            }
+            if let Some(piece) = parsed.message.map(|m| m.content) {
+                if !piece.is_empty() {
+                    out.message.content.push_str(&piece);
+                    if !on_content(&piece) {
+                        out.stopped = true;
+                        return Ok(out);
+                    }
+                }
+            }
+            if parsed.done {
+                out.done_reason = parsed.done_reason;
+                out.prompt_eval_count = parsed.prompt_eval_count;
+                out.eval_count = parsed.eval_count;
+                out.eval_duration = parsed.eval_duration;
+                return Ok(out);
             }
         }
     }

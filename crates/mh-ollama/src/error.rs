@@ -52,6 +52,13 @@ pub enum OllamaError {
         model: String,
         last: Option<String>,
     },
+    /// `/api/chat` reported an error in its stream, or the stream ended before `done`.
+    #[error("chatting with Ollama model {model} at {url} failed: {message}")]
+    ChatFailed {
+        url: String,
+        model: String,
+        message: String,
+    },
     #[error("Ollama at {url} has no model {model}")]
     ModelNotFound { url: String, model: String },
     /// The server is older than a feature needs (or its version could not be read).

@@ -25,7 +25,8 @@
 //! 4. `POST /api/show` and checks the template, system prompt, stop tokens, `num_ctx`, format and
 //!    adapter are what was sent.
 //!
-//! `tags` and `delete` are there for the registry. Connection errors (refused, reset, closed
+//! [`OllamaClient::chat`] talks to a registered model (`POST /api/chat`, streamed NDJSON), for
+//! `mh-train chat --ollama`. `tags` and `delete` are there for the registry. Connection errors (refused, reset, closed
 //! before an answer) and 502/503/504 are retried with a doubling delay; 4xx never. When nothing
 //! listens, the error [`is_unreachable`](OllamaError::is_unreachable): keep the written
 //! Modelfile and print its command instead.
@@ -38,7 +39,10 @@ pub mod name;
 pub mod spec;
 pub mod template;
 
-pub use api::{CreateRequest, Digest, ListedModel, ModelDetails, Progress, ShowResponse, Version};
+pub use api::{
+    ChatMessage, ChatRequest, ChatResponse, CreateRequest, Digest, ListedModel, ModelDetails,
+    Progress, ShowResponse, Version,
+};
 pub use client::{BlobStatus, ClientOptions, OllamaClient};
 pub use error::{OllamaError, Result};
 pub use host::{OllamaHost, DEFAULT_HOST, OLLAMA_HOST_ENV};

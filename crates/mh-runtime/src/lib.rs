@@ -24,11 +24,15 @@
 //! step `skipped` (the Modelfile and the exact `ollama create` command are left ready); any
 //! other Ollama error fails the run before the registry is touched.
 //!
-//! Entry points: [`run_local`], [`resume`], [`plan`] (the `--dry-run` view).
+//! Entry points: [`run_local`], [`run_remote`] (the train step on a RunPod pod: [`remote`]),
+//! [`resume`] / [`resume_with`], [`plan`] (the `--dry-run` view).
 //! The most downstream library: depends on every pipeline crate, none depends on it.
 
+pub mod chat;
+pub mod disk;
 mod error;
 mod run;
+pub mod sleep;
 pub mod state;
 
 use std::path::PathBuf;
@@ -37,7 +41,8 @@ use std::sync::atomic::AtomicBool;
 use serde::{Deserialize, Serialize};
 
 pub use error::RuntimeError;
-pub use run::{plan, resume, run_local, Plan, RunSummary};
+pub use run::remote::{self, RemoteOptions};
+pub use run::{plan, resume, resume_with, run_local, run_remote, Plan, RunSummary};
 pub use state::{RunSettings, RunState, Step, StepState, StepStatus};
 
 /// Where runs live inside a profile.
@@ -67,6 +72,8 @@ pub struct RunOptions {
     pub ollama_host: Option<String>,
     /// Ollama model name (default `<user>-<RUN_LABEL>`).
     pub model_name: Option<String>,
+    /// Train on a RunPod pod instead of this machine (`mh-train remote`).
+    pub remote: Option<RemoteOptions>,
 }
 
 /// How a run reports and how it can be stopped.
@@ -80,6 +87,22 @@ pub struct RunHooks<'a> {
     /// Stop the run just before this step, as if the process had been killed there (the step's
     /// status is left as it was). For tests of `resume`.
     pub stop_before: Option<Step>,
+}
+
+impl<'a> RunHooks<'a> {
+    /// Hooks that report to `progress` / `on_event` and stop when `stop` is set.
+    pub fn new(
+        progress: &'a dyn mh_profile::Progress,
+        on_event: &'a (dyn Fn(&str) + Sync),
+        stop: &'a AtomicBool,
+    ) -> Self {
+        RunHooks {
+            progress,
+            on_event,
+            stop,
+            stop_before: None,
+        }
+    }
 }
 
 pub(crate) fn now() -> String {

@@ -1,5 +1,7 @@
 //! The run: options → run directory → each step in order, recorded in `state.json`.
 
+pub mod remote;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
@@ -18,6 +20,7 @@ use mh_ollama::{
 };
 use mh_profile::audit::{Category, Level};
 use mh_profile::{AuditEvent, Profile, ProfileLock};
+use mh_runpod::PodApi;
 use mh_trainer::{EvalResult, Hooks, Status, TokenDataset, TrainConfig, TrainSpec};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -52,6 +55,8 @@ impl Outcome {
 
 struct Ctx<'a> {
     profile: &'a Profile,
+    /// The RunPod client, for runs whose train step is remote.
+    pods: Option<&'a dyn PodApi>,
     lock: &'a ProfileLock,
     lineage: Lineage,
     run_dir: PathBuf,
@@ -77,7 +82,41 @@ pub fn run_local(
     options: RunOptions,
     hooks: &RunHooks<'_>,
 ) -> Result<RunSummary, RuntimeError> {
-    let lock = profile.lock("mh-train local")?;
+    if options.remote.is_some() {
+        return Err(RuntimeError::Options(
+            "these options train on RunPod: use run_remote with a RunPod client".into(),
+        ));
+    }
+    start(profile, options, hooks, None)
+}
+
+/// [`run_local`] with the train step on a RunPod pod (`options.remote`) rented through `pods`.
+pub fn run_remote(
+    profile: &Profile,
+    options: RunOptions,
+    hooks: &RunHooks<'_>,
+    pods: &dyn PodApi,
+) -> Result<RunSummary, RuntimeError> {
+    if options.remote.is_none() {
+        return Err(RuntimeError::Options(
+            "run_remote needs options.remote (the pod settings)".into(),
+        ));
+    }
+    start(profile, options, hooks, Some(pods))
+}
+
+fn start(
+    profile: &Profile,
+    options: RunOptions,
+    hooks: &RunHooks<'_>,
+    pods: Option<&dyn PodApi>,
+) -> Result<RunSummary, RuntimeError> {
+    let method = if options.remote.is_some() {
+        "remote"
+    } else {
+        "local"
+    };
+    let lock = profile.lock(&format!("mh-train {method}"))?;
     let lineage = Lineage::new(profile);
     let mut options = options;
     // `resume` may run from another directory: the dataset settings file by absolute path
@@ -119,6 +158,7 @@ pub fn run_local(
     state.save(&run_dir)?;
     let ctx = Ctx {
         profile,
+        pods,
         lock: &lock,
         lineage,
         run_dir,
@@ -129,7 +169,7 @@ pub fn run_local(
             .detail("runLabel", state.run_label.clone())
             .detail("runId", state.run_id.clone())
             .detail("baseModel", state.base.spec.clone())
-            .detail("trainingMethod", "local"),
+            .detail("trainingMethod", method),
     );
     ctx.say(&format!(
         "run {} in {}",
@@ -149,6 +189,17 @@ pub fn resume(
     run_label: &str,
     hooks: &RunHooks<'_>,
 ) -> Result<RunSummary, RuntimeError> {
+    resume_with(profile, run_label, hooks, None)
+}
+
+/// [`resume`] with a RunPod client, for a run whose train step is remote (a remote train step
+/// that did not finish starts over on a new pod).
+pub fn resume_with(
+    profile: &Profile,
+    run_label: &str,
+    hooks: &RunHooks<'_>,
+    pods: Option<&dyn PodApi>,
+) -> Result<RunSummary, RuntimeError> {
     if !mh_profile::is_run_label(run_label) {
         return Err(RuntimeError::Options(format!(
             "{run_label:?} is not a run label (YYYY-MM-DD-HHMMSS-xxxxxx)"
@@ -159,6 +210,7 @@ pub fn resume(
     let mut state = RunState::load(&run_dir)?;
     let ctx = Ctx {
         profile,
+        pods,
         lock: &lock,
         lineage: Lineage::new(profile),
         run_dir,
@@ -519,6 +571,9 @@ fn step_dataset(c: &Ctx<'_>, st: &RunState) -> StepResult<Outcome> {
 }
 
 fn step_train(c: &Ctx<'_>, st: &RunState) -> StepResult<Outcome> {
+    if let Some(remote) = &st.options.remote {
+        return remote::step_train_remote(c, st, remote);
+    }
     let ds_dir = PathBuf::from(out_str(st, Step::Dataset, "dir")?);
     let dataset = TokenDataset::open(&ds_dir)?;
     dataset.check_tokenizer(&st.base.dir)?;
@@ -942,16 +997,7 @@ fn step_register(c: &Ctx<'_>, st: &mut RunState) -> StepResult<Outcome> {
         training_success: true,
         parent: Parent::Auto,
         method: Some(Method::Lora),
-        location: Some(Location {
-            kind: Place::Local,
-            pod_id: None,
-            gpu: st
-                .output(Step::Train, "device")
-                .and_then(Value::as_str)
-                .filter(|d| !d.starts_with("cpu"))
-                .map(str::to_string),
-            extra: Map::new(),
-        }),
+        location: Some(location(st)),
         base_model: Some(BaseModelRef {
             id: st.base.spec.clone(),
             revision: st.base.commit.clone(),
@@ -991,6 +1037,40 @@ fn step_register(c: &Ctx<'_>, st: &mut RunState) -> StepResult<Outcome> {
     o.insert("version".into(), json!(version));
     o.insert("parent_version".into(), json!(parent));
     Ok(Outcome::done(o))
+}
+
+/// Where the version was trained: this machine (its GPU, if any), or a pod with its GPU type,
+/// minutes and cost.
+fn location(st: &RunState) -> Location {
+    let s = |key| st.output(Step::Train, key).and_then(Value::as_str);
+    match s("pod_id") {
+        Some(pod) => {
+            let mut extra = Map::new();
+            for (from, to) in [
+                ("cloud", "cloud"),
+                ("pod_minutes", "minutes"),
+                ("pod_cost_usd", "cost_usd"),
+            ] {
+                if let Some(v) = st.output(Step::Train, from).filter(|v| !v.is_null()) {
+                    extra.insert(to.into(), v.clone());
+                }
+            }
+            Location {
+                kind: Place::Remote,
+                pod_id: Some(pod.to_string()),
+                gpu: s("gpu_type").map(str::to_string),
+                extra,
+            }
+        }
+        None => Location {
+            kind: Place::Local,
+            pod_id: None,
+            gpu: s("device")
+                .filter(|d| !d.starts_with("cpu"))
+                .map(str::to_string),
+            extra: Map::new(),
+        },
+    }
 }
 
 fn step_activate(c: &Ctx<'_>, st: &RunState) -> StepResult<Outcome> {
@@ -1058,9 +1138,16 @@ pub struct RunSummary {
     pub pod_id: Option<String>,
     pub ssh_user: Option<String>,
     pub ssh_host: Option<String>,
+    pub ssh_key_path: Option<PathBuf>,
     pub connection_mode: String,
+    /// `<sha256>  <remote path of train-config.json>` as the pod computed it.
+    pub upload_verification: Option<String>,
     // --- ours ---
     pub run_dir: PathBuf,
+    /// The pod's GPU type, minutes billed and cost (remote runs).
+    pub gpu_type: Option<String>,
+    pub pod_minutes: Option<f64>,
+    pub pod_cost_usd: Option<f64>,
     pub base_model: String,
     pub version: Option<u32>,
     pub parent_version: Option<u32>,
@@ -1083,17 +1170,28 @@ fn summarize(c: &Ctx<'_>, st: &RunState, error: Option<&str>) -> RunSummary {
             .map(str::to_string)
     };
     let registered_in_ollama = st.step(Step::Ollama).status == StepStatus::Completed;
+    // Written as the pod step goes, so a failed remote run still names its pod.
+    let pod = remote::PodRecord::load(&c.run_dir).unwrap_or_default();
     RunSummary {
         run_id: st.run_id.clone(),
         run_label: st.run_label.clone(),
         date: st.run_label.get(..10).unwrap_or_default().to_string(),
         training_success: st.step(Step::Train).status == StepStatus::Completed,
-        terminated: false,
+        terminated: pod.terminated,
         error: error.map(str::to_string),
-        pod_id: None,
-        ssh_user: None,
-        ssh_host: None,
-        connection_mode: "local".into(),
+        connection_mode: if st.options.remote.is_some() {
+            "direct-ssh-sftp".into()
+        } else {
+            "local".into()
+        },
+        pod_id: pod.pod_id,
+        ssh_user: pod.ssh_user,
+        ssh_host: pod.ssh_host,
+        ssh_key_path: pod.ssh_key_path,
+        upload_verification: pod.upload_verification,
+        gpu_type: pod.gpu_type,
+        pod_minutes: pod.minutes,
+        pod_cost_usd: pod.cost_usd,
         run_dir: c.run_dir.clone(),
         base_model: st.base.spec.clone(),
         version: st.version,

@@ -5,13 +5,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::OnceLock;
 
-use mh_dataset::tokenize::{self, ModelTokenizer};
 use mh_lineage::{Lineage, Status};
-use mh_model::{generate_tiny_model, Arch, TinyDims, TinySpec};
-use mh_profile::{NoProgress, Profile};
+use mh_profile::NoProgress;
 use mh_runtime::{resume, run_local, RunHooks, RunOptions, RuntimeError, Step, StepStatus};
 use mh_testkit::ollama::{unreachable_url, Endpoint, Fault};
 use mh_testkit::FakeOllama;
+
+mod common;
+
+use common::profile_copy;
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -20,40 +22,20 @@ struct Fixture {
     worse_config: PathBuf,
 }
 
-/// A tiny Qwen2 model whose tokenizer is trained on the demo profile, and two training configs.
+/// The tiny model and two training configs.
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let profile = dir.path().join("profile");
-        mh_testkit::copy_dir(&mh_testkit::demo_profile(), &profile).unwrap();
-        let (config, req) = mh_dataset::config::load(&profile, None).unwrap();
-        let built = mh_dataset::build(&Profile::at(&profile), &config, &req, &NoProgress).unwrap();
-        let model = dir.path().join("model");
-        let texts = tokenize::tiny::corpus(&built, &config);
-        let tiny = tokenize::train_tiny_tokenizer(&texts, 1024, &model).unwrap();
-        let tokenizer = ModelTokenizer::from_model_dir(&model).unwrap();
-        let mut spec = TinySpec::new(Arch::Qwen2, TinyDims::small(tiny.vocab_size), 3);
-        spec.eos_token_id = tokenizer.single_token_id("<|im_end|>").unwrap();
-        spec.bos_token_id = None;
-        generate_tiny_model(&model, &spec).unwrap();
-        let config = dir.path().join("short.json");
-        std::fs::write(
-            &config,
+        let model = common::tiny_model(dir.path());
+        let config = common::train_config(
+            dir.path(),
+            "short.json",
             r#"{"learning_rate": 5e-3, "max_steps": 6, "micro_batch_size": 2,
                 "gradient_accumulation_steps": 2, "warmup_ratio": 0, "eval_every": 0,
                 "save_every": 3, "seed": 11, "gguf_quant": "Q8_0"}"#,
-        )
-        .unwrap();
-        // Learns nothing: its adapter scores as the base model does, worse than a trained one.
-        let worse_config = dir.path().join("worse.json");
-        std::fs::write(
-            &worse_config,
-            r#"{"learning_rate": 1e-12, "max_steps": 1, "micro_batch_size": 2,
-                "gradient_accumulation_steps": 1, "warmup_ratio": 0, "eval_every": 0,
-                "save_every": 0, "gguf_quant": "Q8_0"}"#,
-        )
-        .unwrap();
+        );
+        let worse_config = common::train_config(dir.path(), "worse.json", common::LEARNS_NOTHING);
         Fixture {
             _dir: dir,
             model,
@@ -61,13 +43,6 @@ fn fixture() -> &'static Fixture {
             worse_config,
         }
     })
-}
-
-fn profile_copy() -> (tempfile::TempDir, Profile) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("profile");
-    mh_testkit::copy_dir(&mh_testkit::demo_profile(), &root).unwrap();
-    (dir, Profile::at(&root))
 }
 
 fn options(ollama: &str) -> RunOptions {

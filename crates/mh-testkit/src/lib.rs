@@ -14,12 +14,19 @@
 //! * [`ollama`]: a loopback Ollama server ([`FakeOllama`]) for model registration (blobs, create,
 //!   show, tags, delete), with faults on demand; plus [`ollama::tiny_gguf`] and
 //!   [`ollama::parse_modelfile`].
+//! * [`sshd`]: a real OpenSSH server on loopback ([`Sshd`]) standing in for a RunPod pod, with
+//!   dropped connections and host key changes on demand.
+//! * [`runpod`]: a loopback RunPod ([`FakeRunPod`]) speaking GraphQL and REST v2, with
+//!   RunPod's failure modes on demand (no capacity, slow start, ports never appearing,
+//!   terminate failing, rate limits, bad keys); it records every pod and its state.
 
 pub mod demo;
 pub mod hf_hub;
 pub mod hostile;
 pub mod http;
 pub mod ollama;
+pub mod runpod;
+pub mod sshd;
 pub mod synthetic;
 
 pub use demo::{copy_dir, demo_profile};
@@ -29,4 +36,6 @@ pub use hostile::{
 };
 pub use http::{HttpRequest, HttpResponse, RecordedRequest, Router, TestServer};
 pub use ollama::{FakeOllama, FakeOllamaOptions};
+pub use runpod::{FakeGpu, FakePod, FakeRunPod, FakeRunPodOptions};
+pub use sshd::{SshLogin, Sshd};
 pub use synthetic::{event_path, synthetic_profile, SyntheticStats};

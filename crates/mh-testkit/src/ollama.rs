@@ -20,6 +20,21 @@
 //!   (`parameters` as `name  value` lines in Go syntax, `modelfile` as `ollama show` prints it,
 //!   `details` and `model_info` read from the GGUF's metadata).
 //!
+//! * `POST /api/chat` with a stored model: a deterministic echo. The reply is
+//!   `"echo: <content of the last user message>"`, streamed (the default, `"stream": true`) as
+//!   NDJSON (`application/x-ndjson`, HTTP 200) one word per line with its following space:
+//!   `{"model", "created_at", "message": {"role": "assistant", "content": "<word> "}, "done":
+//!   false}`, then `{"model", "created_at", "message": {"role": "assistant", "content": ""},
+//!   "done": true, "done_reason": "stop", "total_duration", "load_duration",
+//!   "prompt_eval_count", "prompt_eval_duration", "eval_count", "eval_duration"}` as the server
+//!   ends a stream. Counts are words: `prompt_eval_count` over every message's content (plus
+//!   the model's system prompt when the request has no system message, which the server would
+//!   prepend), `eval_count` over the reply. `options.num_predict` N stops after N words with
+//!   `done_reason` `length`. `"stream": false` gives one object with the whole message. Errors
+//!   as the server gives them: 400 `model is required`, 400 for `messages` that are not a list
+//!   of `{role, content}` objects, 404 `model '<name>' not found`. Every request body that
+//!   parsed is kept ([`FakeOllama::chat_requests`]).
+//!
 //! Faults on demand: an HTTP status or an error line in the middle of the create stream
 //! ([`FakeOllama::fail_next`]); at the connection level, through a small TCP front the clients
 //! talk to, dropping the next connections without an answer
@@ -58,6 +73,7 @@ pub enum Endpoint {
     Show,
     Tags,
     Delete,
+    Chat,
     /// Whichever request comes next.
     Any,
 }
@@ -67,7 +83,8 @@ pub enum Endpoint {
 pub enum Fault {
     /// Answer with this status and `{"error": message}`.
     Status(u16, String),
-    /// `/api/create` only: stream `parsing GGUF`, then an `{"error": message}` line (HTTP 200).
+    /// `/api/create`: stream `parsing GGUF`, then an `{"error": message}` line (HTTP 200);
+    /// `/api/chat`: stream the reply's first word, then the error line.
     ErrorMidStream(String),
     /// `/api/create` only: stream the status lines but end without `success` (nothing stored).
     EndWithoutSuccess,
@@ -111,6 +128,7 @@ struct State {
     faults: VecDeque<(Endpoint, Fault)>,
     uploads: Vec<String>,
     creates: Vec<Value>,
+    chats: Vec<Value>,
 }
 
 /// Connection-level behaviour of the TCP front.
@@ -243,6 +261,11 @@ impl FakeOllama {
     /// The JSON bodies of every `/api/create` request that parsed.
     pub fn create_requests(&self) -> Vec<Value> {
         lock(&self.state).creates.clone()
+    }
+
+    /// The JSON bodies of every `/api/chat` request that parsed, in order.
+    pub fn chat_requests(&self) -> Vec<Value> {
+        lock(&self.state).chats.clone()
     }
 
     pub fn has_blob(&self, digest: &str) -> bool {
@@ -499,6 +522,8 @@ fn router(state: &Arc<Mutex<State>>) -> Router {
             None => error(404, &format!("model '{name}' not found")),
         }
     };
+    let s = Arc::clone(state);
+    let chat = move |req: &HttpRequest, _: &Params| chat_handler(&s, req);
     Router::new()
         .route("GET", "/api/version", version)
         .route("HEAD", "/api/blobs/{digest}", head_blob)
@@ -507,6 +532,7 @@ fn router(state: &Arc<Mutex<State>>) -> Router {
         .route("POST", "/api/show", show)
         .route("GET", "/api/tags", tags)
         .route("DELETE", "/api/delete", delete)
+        .route("POST", "/api/chat", chat)
 }
 
 fn parse_body(req: &HttpRequest) -> Result<Value, HttpResponse> {
@@ -576,6 +602,120 @@ fn respond(events: Vec<Event>, stream: bool) -> HttpResponse {
     HttpResponse::new(200)
         .header("content-type", "application/x-ndjson")
         .body(out)
+}
+
+/// Words of `text` (whitespace-separated), the fake's notion of tokens.
+fn word_count(text: &str) -> usize {
+    text.split_whitespace().count()
+}
+
+fn chat_handler(state: &Mutex<State>, req: &HttpRequest) -> HttpResponse {
+    let fault = take_fault(state, Endpoint::Chat);
+    if let Some(r) = status_fault(&fault) {
+        return r;
+    }
+    let body = match parse_body(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(name) = str_field(&body, "model") else {
+        return error(400, "model is required");
+    };
+    let messages: Vec<(String, String)> = match body.get("messages") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(list)) => {
+            let mut out = Vec::new();
+            for m in list {
+                let Some(role) = m.get("role").and_then(Value::as_str) else {
+                    return error(
+                        400,
+                        "json: cannot unmarshal message without a string role into api.Message",
+                    );
+                };
+                let content = m.get("content").and_then(Value::as_str).unwrap_or("");
+                out.push((role.to_string(), content.to_string()));
+            }
+            out
+        }
+        Some(other) => {
+            return error(
+                400,
+                &format!("json: cannot unmarshal {other} into Go struct field ChatRequest.messages of type []api.Message"),
+            )
+        }
+    };
+    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(true);
+    let num_predict = body
+        .get("options")
+        .and_then(|o| o.get("num_predict"))
+        .and_then(Value::as_i64)
+        .filter(|n| *n >= 0)
+        .map(|n| n as usize);
+    let mut st = lock(state);
+    if !valid_name(&name) {
+        return error(400, "invalid model name");
+    }
+    let Some(model) = st.models.get(&model_key(&name)) else {
+        return error(404, &format!("model '{name}' not found"));
+    };
+    let display = model.display.clone();
+    let mut prompt_words: usize = messages.iter().map(|(_, c)| word_count(c)).sum();
+    if messages.first().is_none_or(|(r, _)| r != "system") {
+        prompt_words += word_count(&model.system);
+    }
+    st.chats.push(body.clone());
+    drop(st);
+
+    let last_user = messages
+        .iter()
+        .rev()
+        .find(|(r, _)| r == "user")
+        .map(|(_, c)| c.as_str())
+        .unwrap_or("");
+    let reply = format!("echo: {last_user}");
+    let mut pieces: Vec<String> = reply.split_inclusive(' ').map(str::to_string).collect();
+    let mut done_reason = "stop";
+    if let Some(n) = num_predict {
+        if pieces.len() > n {
+            pieces.truncate(n);
+            done_reason = "length";
+        }
+    }
+    let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let message = |content: &str| json!({ "role": "assistant", "content": content });
+    let last = |content: &str| {
+        json!({
+            "model": display, "created_at": created, "message": message(content),
+            "done_reason": done_reason, "done": true,
+            "total_duration": 1_000_000u64, "load_duration": 100_000u64,
+            "prompt_eval_count": prompt_words, "prompt_eval_duration": 200_000u64,
+            "eval_count": pieces.len(), "eval_duration": 700_000u64,
+        })
+    };
+    if !stream {
+        return HttpResponse::json(200, &last(&pieces.concat()));
+    }
+    let mut out = String::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        let line = json!({
+            "model": display, "created_at": created, "message": message(piece), "done": false,
+        });
+        out.push_str(&format!("{line}\n"));
+        if i == 0 {
+            if let Some(Fault::ErrorMidStream(msg)) = &fault {
+                out.push_str(&format!("{}\n", json!({ "error": msg })));
+                return ndjson(out);
+            }
+        }
+    }
+    out.push_str(&format!("{}\n", last("")));
+    ndjson(out)
+}
+
+fn ndjson(body: String) -> HttpResponse {
+    HttpResponse::new(200)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
 }
 
 fn digest_map(body: &Value, key: &str) -> Result<Vec<(String, String)>, String> {

@@ -80,12 +80,58 @@ pub fn status(g: &Global) -> Result<ExitCode> {
         }
     }
     let state = lineage.status()?;
+    let sleep = super::sleep::status(g, &profile);
+    let runs_disk = mh_runtime::disk::runs_disk_usage(profile.root())?;
+    // From the ledger alone (no network): pods not known to be terminated.
+    let open_pods = mh_runpod::Ledger::new(profile.root()).open_entries()?;
     if g.json {
-        print_json(&state)?;
+        let mut v = serde_json::to_value(&state)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("sleep_service".into(), serde_json::to_value(&sleep)?);
+            o.insert("runs_disk".into(), serde_json::to_value(&runs_disk)?);
+            o.insert("open_pods".into(), serde_json::to_value(&open_pods)?);
+        }
+        print_json(&v)?;
     } else {
         print_state(&state);
+        println!(
+            "runs         {} in {} run(s) under {}",
+            human_bytes(runs_disk.bytes),
+            runs_disk.runs,
+            runs_disk.path.display()
+        );
+        match open_pods.len() {
+            0 => println!("pods         none alive in the ledger"),
+            n => println!(
+                "pods         {n} may still bill: {} (`mh-train remote list` for live status, `remote reap` to terminate)",
+                open_pods
+                    .iter()
+                    .map(|e| e.pod_id.as_deref().unwrap_or(&e.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+        for line in sleep.lines() {
+            println!("{line}");
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `bytes` in decimal units (`512 B`, `1.5 kB`, `23.4 MB`, `1.2 GB`).
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// The activation part of `status` and `lineage show`.

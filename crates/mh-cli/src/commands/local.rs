@@ -2,13 +2,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use mh_runtime::{RunHooks, RunOptions, RunSummary};
 
-use super::{note, open_profile, print_json};
+use super::{note, open_profile, print_json, stop_on_signal, STOP};
 use crate::progress::Bars;
 use crate::Global;
 
@@ -37,7 +36,7 @@ pub struct LocalArgs {
     device: String,
     /// Print the plan and stop
     #[arg(long)]
-    dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Write the Modelfile but do not register with Ollama
     #[arg(long)]
     skip_ollama: bool,
@@ -55,33 +54,31 @@ pub struct ResumeArgs {
     run_label: String,
 }
 
-/// Set by Ctrl-C: training checkpoints and stops; the run stops at the next step boundary.
-static STOP: AtomicBool = AtomicBool::new(false);
+pub(crate) fn install_ctrlc() -> Result<()> {
+    stop_on_signal("stopping at the next checkpoint or step boundary (Ctrl-C again to quit now)")
+}
 
-fn install_ctrlc() -> Result<()> {
-    ctrlc::set_handler(|| {
-        if STOP.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
+impl LocalArgs {
+    pub(crate) fn options(&self) -> RunOptions {
+        RunOptions {
+            base_model: self.base_model.clone(),
+            config_files: self.configs.clone(),
+            dataset_config: self.dataset_config.clone(),
+            seed: self.seed,
+            max_seq_length: self.max_seq_length,
+            device: Some(self.device.clone()),
+            skip_ollama: self.skip_ollama,
+            no_activate: self.no_activate,
+            ollama_host: None,
+            model_name: self.model_name.clone(),
+            ..RunOptions::default()
         }
-        eprintln!("\nstopping at the next checkpoint or step boundary (Ctrl-C again to quit now)");
-    })
-    .context("installing the Ctrl-C handler")
+    }
 }
 
 pub fn local(a: LocalArgs, g: &Global) -> Result<ExitCode> {
     let profile = open_profile(g)?;
-    let options = RunOptions {
-        base_model: a.base_model,
-        config_files: a.configs,
-        dataset_config: a.dataset_config,
-        seed: a.seed,
-        max_seq_length: a.max_seq_length,
-        device: Some(a.device),
-        skip_ollama: a.skip_ollama,
-        no_activate: a.no_activate,
-        ollama_host: None,
-        model_name: a.model_name,
-    };
+    let options = a.options();
     if a.dry_run {
         let plan = mh_runtime::plan(&profile, &options, &Bars::new(g.quiet || g.json))?;
         if g.json {
@@ -94,12 +91,7 @@ pub fn local(a: LocalArgs, g: &Global) -> Result<ExitCode> {
     install_ctrlc()?;
     let bars = Bars::new(g.quiet || g.json);
     let say = |m: &str| note(g, m);
-    let hooks = RunHooks {
-        progress: &bars,
-        on_event: &say,
-        stop: &STOP,
-        stop_before: None,
-    };
+    let hooks = RunHooks::new(&bars, &say, &STOP);
     let summary = mh_runtime::run_local(&profile, options, &hooks)?;
     report(&summary, g)
 }
@@ -109,17 +101,19 @@ pub fn resume(a: ResumeArgs, g: &Global) -> Result<ExitCode> {
     install_ctrlc()?;
     let bars = Bars::new(g.quiet || g.json);
     let say = |m: &str| note(g, m);
-    let hooks = RunHooks {
-        progress: &bars,
-        on_event: &say,
-        stop: &STOP,
-        stop_before: None,
+    let hooks = RunHooks::new(&bars, &say, &STOP);
+    // A run that trains on RunPod needs a client again (its options say which API).
+    let state =
+        mh_runtime::RunState::load(&profile.root().join(mh_runtime::RUNS_DIR).join(&a.run_label));
+    let api = match state.ok().and_then(|s| s.options.remote) {
+        Some(remote) => Some(super::remote::pod_api(remote.api, None)?),
+        None => None,
     };
-    let summary = mh_runtime::resume(&profile, &a.run_label, &hooks)?;
+    let summary = mh_runtime::resume_with(&profile, &a.run_label, &hooks, api.as_deref())?;
     report(&summary, g)
 }
 
-fn report(s: &RunSummary, g: &Global) -> Result<ExitCode> {
+pub(crate) fn report(s: &RunSummary, g: &Global) -> Result<ExitCode> {
     if g.json {
         print_json(s)?;
         return Ok(ExitCode::SUCCESS);

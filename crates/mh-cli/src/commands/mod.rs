@@ -2,6 +2,7 @@
 
 pub mod activate;
 pub mod base;
+pub mod chat;
 pub mod dataset;
 pub mod dev;
 pub mod doctor;
@@ -12,10 +13,13 @@ pub mod lineage;
 pub mod local;
 pub mod merge;
 pub mod profile;
+pub mod remote;
+pub mod sleep;
 pub mod template;
 pub mod train;
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use mh_profile::{Profile, ProfileSpec};
@@ -61,6 +65,21 @@ pub fn open_profile(g: &Global) -> Result<Profile> {
         }
     }
     Ok(profile)
+}
+
+/// Set by the first Ctrl-C / SIGTERM: training checkpoints and stops, a run stops at the next
+/// step boundary, a rented pod is terminated.
+pub(crate) static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Route Ctrl-C / SIGTERM to [`STOP`] (printing `message`); a second signal exits at once (130).
+pub(crate) fn stop_on_signal(message: &'static str) -> Result<()> {
+    ctrlc::set_handler(move || {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\n{message}");
+    })
+    .context("installing the Ctrl-C handler")
 }
 
 /// A line on stderr unless quiet.

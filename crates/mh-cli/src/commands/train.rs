@@ -2,14 +2,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use clap::Args;
 use mh_trainer::{Hooks, Status, TokenDataset, TrainConfig, TrainSpec};
 
 use super::base::BaseModelArgs;
-use super::{note, print_json};
+use super::{note, print_json, stop_on_signal, STOP};
 use crate::progress::Bars;
 use crate::Global;
 
@@ -62,9 +61,6 @@ pub struct TrainArgs {
     seed: Option<u64>,
 }
 
-/// Set by Ctrl-C; the trainer checkpoints and stops at the next micro-batch.
-static STOP: AtomicBool = AtomicBool::new(false);
-
 fn set<T>(slot: &mut T, value: Option<T>) {
     if let Some(v) = value {
         *slot = v;
@@ -102,14 +98,7 @@ pub fn run(args: TrainArgs, g: &Global) -> Result<ExitCode> {
         .with_context(|| format!("creating {}", args.out.display()))?;
     let _lock = mh_profile::ProfileLock::acquire(&args.out, "train")
         .with_context(|| format!("locking run directory {}", args.out.display()))?;
-    ctrlc::set_handler(|| {
-        if STOP.swap(true, Ordering::SeqCst) {
-            // A second Ctrl-C does not wait for the checkpoint.
-            std::process::exit(130);
-        }
-        eprintln!("\nstopping: writing a checkpoint (Ctrl-C again to quit now)");
-    })
-    .context("installing the Ctrl-C handler")?;
+    stop_on_signal("stopping: writing a checkpoint (Ctrl-C again to quit now)")?;
 
     note(
         g,

@@ -34,3 +34,31 @@ pub fn s(p: &Path) -> &str {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// A scratch copy of the demo profile, a work directory holding a tiny model generated from it
+/// (`dev tiny-model`) and `short.json`, training settings for a fast `local` run (4 steps, Q8_0
+/// GGUF); returns (profile, work, model directory).
+pub fn local_setup() -> (tempfile::TempDir, tempfile::TempDir, std::path::PathBuf) {
+    let profile = demo_copy();
+    let work = tempfile::tempdir().unwrap();
+    let model = work.path().join("model");
+    let out = mh_train(&[
+        "--profile",
+        s(profile.path()),
+        "-q",
+        "dev",
+        "tiny-model",
+        "--out",
+        s(&model),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let config = work.path().join("short.json");
+    std::fs::write(
+        &config,
+        r#"{"learning_rate": 5e-3, "max_steps": 4, "micro_batch_size": 2,
+            "gradient_accumulation_steps": 2, "warmup_ratio": 0, "eval_every": 0,
+            "save_every": 0, "gguf_quant": "Q8_0"}"#,
+    )
+    .unwrap();
+    (profile, work, model)
+}
