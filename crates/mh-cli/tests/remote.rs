@@ -143,6 +143,37 @@ impl Rig {
         }
     }
 
+    /// A copy of the tiny model with a 96 MiB file beside it, which keeps an upload busy long
+    /// enough to interrupt; returns the directory and that file's size.
+    fn padded_model(&self) -> (PathBuf, u64) {
+        let padded = self.work.path().join("padded-model");
+        mh_testkit::copy_dir(&self.model, &padded).unwrap();
+        let big: Vec<u8> = (0..96u32 << 20)
+            .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+            .collect();
+        std::fs::write(padded.join("notes.dat"), &big).unwrap();
+        (padded, big.len() as u64)
+    }
+
+    /// Wait until the padded file is partly on the pod.
+    fn wait_for_partial_upload(&self, size: u64, child: &mut Child) {
+        let start = Instant::now();
+        loop {
+            if let Some(p) = self.job_file("base/notes.dat") {
+                let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+                if len > 0 && len < size {
+                    return;
+                }
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "run ended before the upload could be interrupted"
+            );
+            assert!(start.elapsed() < Duration::from_secs(120));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     fn assert_no_live_pods(&self) {
         let live = self.runpod.live_pods();
         assert!(live.is_empty(), "live pods left: {live:?}");
@@ -362,35 +393,13 @@ fn trainer_crash_downloads_the_log_and_records_the_failure() {
 #[test]
 fn dropped_ssh_mid_upload_and_mid_training_is_resumed() {
     let r = rig(FakeRunPodOptions::default());
-    // A large file in the base model directory keeps the upload busy long enough to cut it.
-    let padded = r.work.path().join("padded-model");
-    mh_testkit::copy_dir(&r.model, &padded).unwrap();
-    let big: Vec<u8> = (0..96u32 << 20)
-        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
-        .collect();
-    std::fs::write(padded.join("notes.dat"), &big).unwrap();
+    let (padded, size) = r.padded_model();
     let mut args = r.args("sleep 2; ", &[]);
     let at = args.iter().position(|a| a == "--base-model").unwrap();
     args[at + 1] = s(&padded).to_string();
     let mut child = r.spawn(&args);
-
-    // Mid-upload: the big file is partly there.
-    let start = Instant::now();
-    let mut cut_upload = 0;
-    while cut_upload == 0 {
-        if let Some(p) = r.job_file("base/notes.dat") {
-            let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-            if len > 0 && len < big.len() as u64 {
-                cut_upload = r.sshd.kill_connections().unwrap();
-            }
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "run ended before the upload was cut"
-        );
-        assert!(start.elapsed() < Duration::from_secs(120));
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    r.wait_for_partial_upload(size, &mut child);
+    assert!(r.sshd.kill_connections().unwrap() > 0);
     // Mid-training: the job has started (it sleeps, then trains).
     r.wait_for_job_file("job.pid", &mut child);
     std::thread::sleep(Duration::from_millis(500));
@@ -435,6 +444,22 @@ fn ctrl_c_terminates_the_pod_and_exits_130() {
 }
 
 #[test]
+fn ctrl_c_mid_upload_stops_promptly_and_terminates_the_pod() {
+    let r = rig(FakeRunPodOptions::default());
+    let (padded, size) = r.padded_model();
+    let mut args = r.args("", &[]);
+    let at = args.iter().position(|a| a == "--base-model").unwrap();
+    args[at + 1] = s(&padded).to_string();
+    let mut child = r.spawn(&args);
+    r.wait_for_partial_upload(size, &mut child);
+    signal(&child, "-INT");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    r.assert_no_live_pods();
+    assert_eq!(walk(&r.pod_dir()), Vec::<PathBuf>::new());
+}
+
+#[test]
 fn kill_9_then_reap_terminates_the_pod() {
     let r = rig(FakeRunPodOptions::default());
     let mut child = r.spawn(&r.args("sleep 30; ", &[]));
@@ -462,6 +487,43 @@ fn kill_9_then_reap_terminates_the_pod() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("terminated"));
     r.assert_no_live_pods();
     r.assert_key_nowhere(&[&out]);
+}
+
+#[test]
+fn kill_9_then_resume_reaps_the_old_pod_and_finishes_on_a_new_one() {
+    let r = rig(FakeRunPodOptions::default());
+    let mut child = r.spawn(&r.args("sleep 3; ", &[]));
+    let pid_file = r.wait_for_job_file("job.pid", &mut child);
+    signal(&child, "-KILL");
+    let _ = child.wait();
+    kill_job(&pid_file);
+    let old = r.runpod.live_pods();
+    assert_eq!(old.len(), 1);
+
+    let label = r
+        .run_dir()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let out = r.run(&[
+        "--profile".to_string(),
+        s(r.profile.path()).to_string(),
+        "resume".to_string(),
+        label,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("left over from an earlier run"),
+        "{}",
+        stderr(&out)
+    );
+    r.assert_no_live_pods();
+    assert_eq!(r.runpod.pods().len(), 2);
+    let summary = read_json(&r.run_dir().join("run-summary.json"));
+    assert_eq!(summary["training_success"], true, "{summary}");
+    assert_ne!(summary["pod_id"].as_str(), Some(old[0].as_str()));
 }
 
 #[test]

@@ -48,130 +48,16 @@ fn set_json(path: &Path, ptr: &str, v: Value) {
     std::fs::write(path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
 }
 
-/// Words from the demo's world, varied enough that near-duplicate removal keeps each text.
-fn words(seed: &str, n: usize) -> String {
-    const VOCAB: &[&str] = &[
-        "piano",
-        "tuning",
-        "harbor",
-        "canoe",
-        "lake",
-        "Duluth",
-        "Steinway",
-        "unison",
-        "treble",
-        "bass",
-        "hammer",
-        "felt",
-        "pitch",
-        "rehearsal",
-        "concert",
-        "coffee",
-        "bread",
-        "cardamom",
-        "bakery",
-        "Otto",
-        "dog",
-        "walk",
-        "ice",
-        "ship",
-        "laker",
-        "bridge",
-        "fog",
-        "foghorn",
-        "varnish",
-        "cedar",
-        "strip",
-        "portage",
-        "paddle",
-        "tent",
-        "spinet",
-        "church",
-        "school",
-        "invoice",
-        "tax",
-        "folder",
-        "mom",
-        "phone",
-        "crossword",
-        "pen",
-        "blackbird",
-        "feeder",
-        "yard",
-        "snow",
-        "shovel",
-        "van",
-        "garage",
-        "Lyle",
-        "Dev",
-        "evening",
-        "morning",
-        "tired",
-        "happy",
-        "slow",
-        "quick",
-        "careful",
-        "loud",
-        "quiet",
-        "wind",
-        "rain",
-        "sun",
-        "kitchen",
-        "shop",
-        "bench",
-        "string",
-        "wire",
-        "key",
-        "octave",
-        "ear",
-        "fork",
-        "mute",
-        "wedge",
-        "pin",
-        "block",
-        "soundboard",
-        "glue",
-        "clamp",
-        "gunwale",
-    ];
-    let mut h: u64 = seed.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    (0..n)
-        .map(|_| {
-            h ^= h << 13;
-            h ^= h >> 7;
-            h ^= h << 17;
-            VOCAB[(h % VOCAB.len() as u64) as usize]
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// `n` new conversation memories captured now, in the seed's format and folder layout.
+/// `n` new conversation memories captured now (100 ms apart).
 fn add_memories(root: &Path, n: usize) {
-    let start = chrono::Utc::now();
-    for i in 0..n {
-        let ts = start + chrono::Duration::milliseconds(100 * i as i64);
-        let id = format!(
-            "evt-{}{}",
-            ts.format("%Y%m%d%H%M%S"),
-            ts.timestamp_subsec_millis() / 100
-        );
-        let ev = json!({
-            "id": id,
-            "timestamp": ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "content": format!("User: {}?\n\nAssistant: {}.", words(&format!("q{i}"), 9),
-                words(&format!("a{i}"), 22)),
-            "type": "conversation",
-            "entities": [], "tags": [], "importance": 0.5, "links": [],
-            "userId": "nell",
-            "metadata": {"cognitiveMode": "emulation", "usedOperator": false}
-        });
-        let path = mh_testkit::event_path(root, &ev).unwrap();
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, serde_json::to_vec_pretty(&ev).unwrap()).unwrap();
-    }
+    mh_testkit::add_conversations(
+        root,
+        chrono::Utc::now(),
+        chrono::Duration::milliseconds(100),
+        n,
+        "new",
+    )
+    .unwrap();
 }
 
 fn audit_events(root: &Path) -> Vec<String> {

@@ -29,7 +29,7 @@ pub mod runpod;
 pub mod sshd;
 pub mod synthetic;
 
-pub use demo::{copy_dir, demo_profile};
+pub use demo::{add_conversations, copy_dir, demo_profile, demo_words};
 pub use hf_hub::{FakeHub, FakeHubOptions, FakeRepo};
 pub use hostile::{
     encrypted_event, encrypted_events, hostile_episodic_dir, HostileFile, HOSTILE_KINDS,

@@ -88,7 +88,12 @@ pub fn run(c: SleepCommand, g: &Global) -> Result<ExitCode> {
     }
 }
 
-fn run_loop(a: RunArgs, g: &Global) -> Result<ExitCode> {
+/// Open the profile, take the service's pid lock, route signals to the stop flag, and hand a
+/// service on the system clock to `f`.
+fn with_service<T>(
+    g: &Global,
+    f: impl FnOnce(&SleepService<'_>, &ServiceLock) -> Result<T>,
+) -> Result<T> {
     let profile = open_profile(g)?;
     let lock = ServiceLock::acquire(profile.root())?;
     install_signals()?;
@@ -101,35 +106,28 @@ fn run_loop(a: RunArgs, g: &Global) -> Result<ExitCode> {
         clock: &SystemClock,
         hooks: &hooks,
     };
-    note(
-        g,
-        &format!(
-            "sleep service running on {} (pid {}, {}); stop with `mh-train sleep-service stop`",
-            profile.root().display(),
-            std::process::id(),
-            lock.path().display()
-        ),
-    );
-    let ticks = service.run(None, a.tick.map(Duration::from_secs));
-    note(g, &format!("sleep service stopped after {ticks} decisions"));
-    drop(lock);
-    Ok(ExitCode::SUCCESS)
+    f(&service, &lock)
+}
+
+fn run_loop(a: RunArgs, g: &Global) -> Result<ExitCode> {
+    with_service(g, |service, lock| {
+        note(
+            g,
+            &format!(
+                "sleep service running on {} (pid {}, {}); stop with `mh-train sleep-service stop`",
+                service.profile.root().display(),
+                std::process::id(),
+                lock.path().display()
+            ),
+        );
+        let ticks = service.run(None, a.tick.map(Duration::from_secs));
+        note(g, &format!("sleep service stopped after {ticks} decisions"));
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn once(a: OnceArgs, g: &Global) -> Result<ExitCode> {
-    let profile = open_profile(g)?;
-    let _lock = ServiceLock::acquire(profile.root())?;
-    install_signals()?;
-    let bars = Bars::new(g.quiet || g.json);
-    let say = |m: &str| note(g, m);
-    let hooks = RunHooks::new(&bars, &say, &STOP);
-    let service = SleepService {
-        profile: &profile,
-        system_root: system_root(g, &profile),
-        clock: &SystemClock,
-        hooks: &hooks,
-    };
-    let d = service.tick(a.force)?;
+    let d = with_service(g, |service, _| Ok(service.tick(a.force)?))?;
     if g.json {
         print_json(&d)?;
     } else {

@@ -301,6 +301,19 @@ echo MH_JOB_LOST"#,
         }
     }
 
+    /// Make `job_dir` ready for a new job: stop any job it ran (as [`kill`](Self::kill)) and
+    /// remove its traces (`job.sh`, `.started`, `job.pid`, `job.log`, `exit-status`); other
+    /// files stay.
+    pub fn forget(&self, s: &SshSession) -> Result<(), SshError> {
+        self.kill(s)?;
+        let traces: Vec<String> = ["job.sh", ".started", "job.pid", "job.log", "exit-status"]
+            .iter()
+            .map(|name| sh_quote(&self.path(name)))
+            .collect();
+        s.exec_ok(&format!("rm -rf -- {}", traces.join(" ")))
+            .map(|_| ())
+    }
+
     /// Stop the job: SIGTERM to its process group, up to 10 s for it to end, then SIGKILL.
     /// The exit status file is written either way (by the wrapper, or `137` after SIGKILL).
     /// A job that is not running is left alone.

@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mh_profile::Progress;
@@ -85,6 +86,7 @@ impl SshSession {
         local: &Path,
         remote_dir: &str,
         progress: &dyn Progress,
+        stop: &AtomicBool,
     ) -> Result<TransferReport, SshError> {
         check_remote_path(remote_dir)?;
         let mut files = Vec::new();
@@ -95,7 +97,7 @@ impl SshSession {
             .collect();
         let mut dirs = BTreeSet::new();
         dirs.insert(remote_dir.to_string());
-        self.upload(items, dirs, progress)
+        self.upload(items, dirs, progress, stop)
     }
 
     /// Upload one file to the remote path `remote` (its directory is created), with the same
@@ -105,6 +107,7 @@ impl SshSession {
         local: &Path,
         remote: &str,
         progress: &dyn Progress,
+        stop: &AtomicBool,
     ) -> Result<TransferReport, SshError> {
         check_remote_path(remote)?;
         let meta = fs::metadata(local)
@@ -119,6 +122,7 @@ impl SshSession {
             vec![(local.to_path_buf(), remote.to_string(), meta.len())],
             BTreeSet::new(),
             progress,
+            stop,
         )
     }
 
@@ -127,6 +131,7 @@ impl SshSession {
         files: Vec<(PathBuf, String, u64)>,
         mut dirs: BTreeSet<String>,
         progress: &dyn Progress,
+        stop: &AtomicBool,
     ) -> Result<TransferReport, SshError> {
         let started = Instant::now();
         for (_, remote, _) in &files {
@@ -200,7 +205,7 @@ impl SshSession {
                 Plan::Full => 0,
             };
             progress.message(&item.remote);
-            report.bytes_sent += self.send_file(item, from, progress)?;
+            report.bytes_sent += self.send_file(item, from, progress, stop)?;
         }
         progress.finish();
 
@@ -224,7 +229,13 @@ impl SshSession {
         Ok(report)
     }
 
-    fn send_file(&self, item: &Item, from: u64, progress: &dyn Progress) -> Result<u64, SshError> {
+    fn send_file(
+        &self,
+        item: &Item,
+        from: u64,
+        progress: &dyn Progress,
+        stop: &AtomicBool,
+    ) -> Result<u64, SshError> {
         let what = format!("upload {}", item.remote);
         let mut local = File::open(&item.local)
             .map_err(|e| SshError::io(format!("open {}", item.local.display()), e))?;
@@ -250,6 +261,10 @@ impl SshSession {
             let mut buf = vec![0u8; CHUNK];
             let mut sent = 0u64;
             loop {
+                // A partial file stays resumable.
+                if stop.load(Ordering::SeqCst) {
+                    return Err(SshError::Stopped);
+                }
                 let n = local
                     .read(&mut buf)
                     .map_err(|e| SshError::io(format!("read {}", item.local.display()), e))?;
@@ -276,6 +291,7 @@ impl SshSession {
         remote: &str,
         local: &Path,
         progress: &dyn Progress,
+        stop: &AtomicBool,
     ) -> Result<TransferReport, SshError> {
         check_remote_path(remote)?;
         let size = self.remote_size(remote)?.ok_or_else(|| SshError::Sftp {
@@ -286,6 +302,7 @@ impl SshSession {
         self.download(
             vec![(remote.to_string(), local.to_path_buf(), size)],
             progress,
+            stop,
         )
     }
 
@@ -297,6 +314,7 @@ impl SshSession {
         remote_dir: &str,
         local: &Path,
         progress: &dyn Progress,
+        stop: &AtomicBool,
     ) -> Result<TransferReport, SshError> {
         check_remote_path(remote_dir)?;
         let files = self.list_remote(remote_dir)?;
@@ -312,13 +330,14 @@ impl SshSession {
                 (remote, path, size)
             })
             .collect();
-        self.download(items, progress)
+        self.download(items, progress, stop)
     }
 
     fn download(
         &self,
         files: Vec<(String, PathBuf, u64)>,
         progress: &dyn Progress,
+        stop: &AtomicBool,
     ) -> Result<TransferReport, SshError> {
         let started = Instant::now();
         let paths: Vec<&str> = files.iter().map(|(r, _, _)| r.as_str()).collect();
@@ -371,14 +390,19 @@ impl SshSession {
                 continue;
             }
             progress.message(&item.remote);
-            report.bytes_sent += self.fetch_file(item, progress)?;
+            report.bytes_sent += self.fetch_file(item, progress, stop)?;
         }
         progress.finish();
         report.elapsed = started.elapsed();
         Ok(report)
     }
 
-    fn fetch_file(&self, item: &Item, progress: &dyn Progress) -> Result<u64, SshError> {
+    fn fetch_file(
+        &self,
+        item: &Item,
+        progress: &dyn Progress,
+        stop: &AtomicBool,
+    ) -> Result<u64, SshError> {
         let what = format!("download {}", item.remote);
         let part = part_path(&item.local);
         let local_err = |op: &str, e| SshError::io(format!("{op} {}", part.display()), e);
@@ -411,6 +435,10 @@ impl SshSession {
             let mut buf = vec![0u8; CHUNK];
             let mut received = 0u64;
             loop {
+                // The `.part` file stays resumable.
+                if stop.load(Ordering::SeqCst) {
+                    return Err(SshError::Stopped);
+                }
                 let n = remote
                     .read(&mut buf)
                     .map_err(|e| self.stream_error(&what, e))?;

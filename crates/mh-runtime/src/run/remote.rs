@@ -244,6 +244,25 @@ pub(super) fn step_train_remote(
         bid_per_gpu: ro.spot_bid,
     };
     let ledger = Ledger::new(c.profile.root());
+    // This run holds the profile lock, so a pod still open in the ledger belongs to a process
+    // that died (kill -9, power loss): it bills for nothing.
+    if !ledger.open_entries()?.is_empty() {
+        match mh_runpod::reap(api, &ledger, &GuardOptions::default()) {
+            Ok(reaped) => {
+                for r in reaped {
+                    c.say(&format!(
+                        "[train] left over from an earlier run: {} {}: {}",
+                        r.pod_id.as_deref().unwrap_or("-"),
+                        r.name,
+                        r.outcome
+                    ));
+                }
+            }
+            Err(e) => c.say(&format!(
+                "[train] could not reap earlier pods ({e}); `mh-train remote reap` later"
+            )),
+        }
+    }
     let mut guard = PodGuard::launch(
         api,
         &ledger,
@@ -458,11 +477,16 @@ fn run_job(
     // Upload: dataset, settings, and a local base model (a hub model is fetched on the pod).
     c.say("[train] uploading the run directory");
     link.retry(session, c, "upload", |s| {
-        s.upload_dir(ds_dir, &remote("dataset"), progress)
+        s.upload_dir(ds_dir, &remote("dataset"), progress, c.hooks.stop)
     })?;
     let config_path = c.run_dir.join(TRAIN_CONFIG);
     link.retry(session, c, "upload", |s| {
-        s.upload_file(&config_path, &remote("train-config.json"), progress)
+        s.upload_file(
+            &config_path,
+            &remote("train-config.json"),
+            progress,
+            c.hooks.stop,
+        )
     })?;
     let base = match &st.base.repo {
         Some(repo) => match &st.base.commit {
@@ -471,7 +495,7 @@ fn run_job(
         },
         None => {
             link.retry(session, c, "upload", |s| {
-                s.upload_dir(&st.base.dir, &remote("base"), progress)
+                s.upload_dir(&st.base.dir, &remote("base"), progress, c.hooks.stop)
             })?;
             remote("base")
         }
@@ -495,6 +519,11 @@ fn run_job(
         .replace("{config}", &sh_quote(&remote("train-config.json")))
         .replace("{out}", &sh_quote(&remote("train")))
         .replace("{job}", &sh_quote(job_dir));
+    // A pod (or job directory) reused from an earlier attempt must not count as this job.
+    link.retry(session, c, "start", |s| {
+        job.forget(s)?;
+        s.exec_ok(&format!("rm -rf -- {}", sh_quote(&remote("train"))))
+    })?;
     link.retry(session, c, "start", |s| job.start(s, &command, &[]))?;
     c.say("[train] trainer started on the pod (detached)");
 
@@ -545,7 +574,7 @@ fn run_job(
     let local_train = c.run_dir.join("train");
     let fetch = |session: &mut SshSession, name: &str, to: &Path| {
         link.retry(session, c, "download", |s| {
-            s.download_file(&remote(name), to, progress)
+            s.download_file(&remote(name), to, progress, c.hooks.stop)
         })
     };
     if exit.status != 0 {
@@ -576,7 +605,7 @@ fn run_job(
     c.say("[train] downloading the adapter");
     let adapter = local_train.join("adapter");
     link.retry(session, c, "download", |s| {
-        s.download_dir(&remote("train/adapter"), &adapter, progress)
+        s.download_dir(&remote("train/adapter"), &adapter, progress, c.hooks.stop)
     })?;
     fetch(session, "job.log", &remote_dir(&c.run_dir).join("job.log"))?;
     // Our trainer writes both; another trainer command may write neither.
