@@ -50,5 +50,5 @@ mod spec;
 pub use cache::{OPTIONAL_FILES, REQUIRED_FILES, WEIGHTS_FILE, WEIGHTS_INDEX_FILE};
 pub use error::HubError;
 pub use options::{HubOptions, HubToken, DEFAULT_ENDPOINT};
-pub use resolve::{resolve_model, ModelSource, ResolvedModel};
+pub use resolve::{resolve_config, resolve_model, ModelSource, ResolvedModel};
 pub use spec::{ModelSpec, DEFAULT_REVISION};

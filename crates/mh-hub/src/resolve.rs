@@ -105,8 +105,40 @@ pub fn resolve_model(
 ) -> Result<ResolvedModel, HubError> {
     match ModelSpec::parse(spec)? {
         ModelSpec::Dir(dir) => local_dir(dir),
-        ModelSpec::Hub { repo, revision } => resolve_hub(&repo, &revision, opts, progress),
+        ModelSpec::Hub { repo, revision } => {
+            resolve_hub(&repo, &revision, opts, progress, Files::Model)
+        }
     }
+}
+
+/// The `config.json` of a model argument: in the directory, or — for a hub id — fetched alone
+/// into the same cache (no weights), with the same offline and fallback rules as
+/// [`resolve_model`]. For sizing a model before downloading it (`mh-train plan`).
+pub fn resolve_config(
+    spec: &str,
+    opts: &HubOptions,
+    progress: &dyn Progress,
+) -> Result<PathBuf, HubError> {
+    let model = match ModelSpec::parse(spec)? {
+        ModelSpec::Dir(dir) => local_dir(dir)?,
+        ModelSpec::Hub { repo, revision } => resolve_hub(
+            &repo,
+            &revision,
+            opts,
+            progress,
+            Files::Only(&["config.json"]),
+        )?,
+    };
+    Ok(model.dir.join("config.json"))
+}
+
+/// Which files a resolution makes present.
+#[derive(Clone, Copy)]
+enum Files<'a> {
+    /// Everything a model load needs (config, tokenizer, weights).
+    Model,
+    /// Just these.
+    Only(&'a [&'a str]),
 }
 
 fn local_dir(dir: PathBuf) -> Result<ResolvedModel, HubError> {
@@ -143,6 +175,7 @@ fn resolve_hub(
     revision: &str,
     opts: &HubOptions,
     progress: &dyn Progress,
+    wanted: Files<'_>,
 ) -> Result<ResolvedModel, HubError> {
     let cache_dir =
         std::path::absolute(&opts.cache_dir).map_err(|e| HubError::io(&opts.cache_dir, e))?;
@@ -151,7 +184,16 @@ fn resolve_hub(
         let commit = cache
             .commit_for(revision)
             .ok_or_else(|| format!("no refs/{revision} in {}", cache.root.display()))?;
-        let files = cache.complete_snapshot(&commit)?;
+        let files = match wanted {
+            Files::Model => cache.complete_snapshot(&commit)?,
+            Files::Only(names) => {
+                let dir = cache.snapshot(&commit);
+                match names.iter().find(|n| !dir.join(n).is_file()) {
+                    Some(missing) => return Err(format!("{missing} is not in the snapshot")),
+                    None => names.iter().map(|n| n.to_string()).collect(),
+                }
+            }
+        };
         Ok(ResolvedModel {
             dir: cache.snapshot(&commit),
             repo: Some(repo.to_string()),
@@ -184,7 +226,7 @@ fn resolve_hub(
         cache.root.clone(),
         progress,
     )?;
-    match online.run() {
+    match online.run(wanted) {
         Ok(model) => Ok(model),
         Err(err) if err.is_network() => match cached(ModelSource::CacheFallback {
             reason: err.to_string(),
@@ -308,7 +350,7 @@ impl<'a> Online<'a> {
         text
     }
 
-    fn run(&self) -> Result<ResolvedModel, HubError> {
+    fn run(&self, wanted: Files<'_>) -> Result<ResolvedModel, HubError> {
         let info = self.info()?;
         let commit = info.sha.to_ascii_lowercase();
         let siblings: BTreeMap<&str, &Sibling> = info
@@ -318,6 +360,14 @@ impl<'a> Online<'a> {
             .collect();
 
         let mut plan: Vec<&str> = Vec::new();
+        if let Files::Only(names) = wanted {
+            for name in names {
+                if !siblings.contains_key(name) {
+                    return Err(self.missing_file(&commit, name, ""));
+                }
+            }
+            return self.fetch_all(&commit, &siblings, names, false);
+        }
         for name in REQUIRED_FILES {
             if !siblings.contains_key(name) {
                 return Err(self.missing_file(&commit, name, ""));
@@ -337,7 +387,19 @@ impl<'a> Online<'a> {
             ));
         };
         plan.push(weights);
+        self.fetch_all(&commit, &siblings, &plan, weights == WEIGHTS_INDEX_FILE)
+    }
 
+    /// Fetch `plan` (and, with `sharded`, the shards its weights index names) into the
+    /// snapshot of `commit`, and point the revision's ref at it.
+    fn fetch_all(
+        &self,
+        commit: &str,
+        siblings: &BTreeMap<&str, &Sibling>,
+        plan: &[&str],
+        sharded: bool,
+    ) -> Result<ResolvedModel, HubError> {
+        let commit = commit.to_string();
         // hf-hub records `refs/<commit>` for every download; Python keeps no ref named by a
         // commit, so one that did not exist before is removed again at the end.
         let commit_ref = self.cache.ref_path(&commit);
@@ -355,7 +417,7 @@ impl<'a> Online<'a> {
             Ok(())
         };
         let mut result = plan.iter().try_for_each(|name| fetch(name));
-        if result.is_ok() && weights == WEIGHTS_INDEX_FILE {
+        if result.is_ok() && sharded {
             let index = self.cache.snapshot(&commit).join(WEIGHTS_INDEX_FILE);
             result = match index_shards(&index) {
                 Ok(shards) => shards.iter().try_for_each(|shard| {

@@ -7,7 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use mh_hub::{resolve_model, HubError, HubOptions, HubToken, ModelSource, ResolvedModel};
+use mh_hub::{
+    resolve_config, resolve_model, HubError, HubOptions, HubToken, ModelSource, ResolvedModel,
+};
 use mh_model::{generate_tiny_model, Arch, TinyDims, TinySpec};
 use mh_profile::{NoProgress, Progress};
 use mh_testkit::hf_hub::sample_sharded_repo;
@@ -172,6 +174,38 @@ fn downloads_into_the_python_cache_layout() {
     let size = repo.files()["model.safetensors"].len() as u64;
     assert_eq!((weights.1, weights.2, weights.3), (Some(size), size, true));
     assert!(events.iter().all(|e| e.1 == Some(e.2) && e.3));
+}
+
+#[test]
+fn resolve_config_fetches_the_config_alone_then_serves_it_offline() {
+    let repo = tiny_repo();
+    let hub = FakeHub::start([repo.clone()]).unwrap();
+    let cache = TempDir::new().unwrap();
+    let config = resolve_config(TINY, &options(&hub, cache.path()), &NoProgress).unwrap();
+    assert_eq!(fs::read(&config).unwrap(), repo.files()["config.json"]);
+    // hf-hub asks for a file's metadata, then its bytes: only config.json, either way.
+    let fetched: std::collections::BTreeSet<String> = resolve_requests(&hub.requests())
+        .iter()
+        .map(|r| r.path().rsplit('/').next().unwrap().to_string())
+        .collect();
+    assert_eq!(fetched.into_iter().collect::<Vec<_>>(), ["config.json"]);
+    let snapshot = config.parent().unwrap();
+    assert!(!snapshot.join("model.safetensors").exists());
+
+    // Offline, the cached config answers; a full model resolution still needs the weights.
+    hub.clear_requests();
+    let offline = HubOptions {
+        offline: true,
+        ..options(&hub, cache.path())
+    };
+    assert_eq!(resolve_config(TINY, &offline, &NoProgress).unwrap(), config);
+    assert!(hub.requests().is_empty());
+    assert!(resolve_model(TINY, &offline, &NoProgress).is_err());
+    // A model directory, or a missing one.
+    assert_eq!(
+        resolve_config(snapshot.to_str().unwrap(), &offline, &NoProgress).unwrap(),
+        config
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! # mh-runtime
 //!
-//! `mh-train local`: from a person's profile to a registered, versioned, activated personal model
-//! in one resumable run (facts §6.1, §8, §9, §1.11).
+//! The personal runtime: `mh-train local` / `remote` take a person's profile to a registered,
+//! versioned, activated personal model in one resumable run (facts §6.1, §7, §8, §9, §1.11);
+//! [`sleep`] decides every night whether to run one; [`chat`] talks with the active version.
 //!
 //! **In:** an opened [`mh_profile::Profile`], [`RunOptions`] (base model `DIR|HF_ID`, training
 //! settings files, device, `skip_ollama`, `no_activate`, Ollama host) and [`RunHooks`]
@@ -25,7 +26,8 @@
 //! other Ollama error fails the run before the registry is touched.
 //!
 //! Entry points: [`run_local`], [`run_remote`] (the train step on a RunPod pod: [`remote`]),
-//! [`resume`] / [`resume_with`], [`plan`] (the `--dry-run` view).
+//! [`resume`] / [`resume_with`], [`plan`] (the `--dry-run` view), [`sleep::SleepService`],
+//! [`chat::ChatSession`] / [`chat::OllamaChat`], [`disk::runs_disk_usage`].
 //! The most downstream library: depends on every pipeline crate, none depends on it.
 
 pub mod chat;

@@ -283,8 +283,8 @@ fn reap(a: &ApiArgs, g: &Global) -> Result<ExitCode> {
 
 #[derive(Args)]
 pub struct PlanArgs {
-    /// Base model: a directory in Hugging Face layout, its config.json, or a hub id (fetched
-    /// into the Hugging Face cache as `train` does)
+    /// Base model: a directory in Hugging Face layout, its config.json, or a hub id (only its
+    /// config.json is fetched, into the Hugging Face cache)
     #[arg(long, value_name = "DIR|FILE|HF_ID")]
     base_model: String,
     /// What is trained
@@ -319,14 +319,12 @@ pub fn plan(a: PlanArgs, g: &Global) -> Result<ExitCode> {
     let config = if std::path::Path::new(&a.base_model).is_file() {
         PathBuf::from(&a.base_model)
     } else {
-        mh_hub::resolve_model(
+        mh_hub::resolve_config(
             &a.base_model,
             &mh_hub::HubOptions::from_env(),
             &Bars::new(g.quiet || g.json),
         )
         .with_context(|| format!("--base-model {}", a.base_model))?
-        .dir
-        .join("config.json")
     };
     let method = match a.method {
         PlanMethod::Lora => Method::lora(a.rank),
