@@ -53,7 +53,7 @@ impl Rig {
         let login = self.sshd.target();
         let trainer = format!(
             "{trainer_prefix}{BIN} -q train --base-model {{base}} --dataset {{dataset}} \
-             --config {{config}} --out {{out}} --device cpu"
+             --config {{config}} --out {{out}} --device cpu {{resume}}"
         );
         let mut a: Vec<String> = [
             "--profile",
@@ -457,6 +457,94 @@ fn ctrl_c_mid_upload_stops_promptly_and_terminates_the_pod() {
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     r.assert_no_live_pods();
     assert_eq!(walk(&r.pod_dir()), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn ctrl_c_mid_training_keeps_the_checkpoint_and_resume_continues_on_a_new_pod() {
+    let r = rig(FakeRunPodOptions::default());
+    let long = r.work.path().join("long.json");
+    std::fs::write(
+        &long,
+        r#"{"learning_rate": 5e-3, "max_steps": 120, "micro_batch_size": 2,
+            "gradient_accumulation_steps": 1, "warmup_ratio": 0, "eval_every": 0,
+            "save_every": 0, "gguf_quant": "Q8_0"}"#,
+    )
+    .unwrap();
+    let mut args = r.args("", &["--skip-ollama"]);
+    let at = args.iter().position(|a| a == "--config").unwrap();
+    args[at + 1] = s(&long).to_string();
+    let mut child = r.spawn(&args);
+    let metrics = r.wait_for_job_file("train/metrics.jsonl", &mut child);
+    while std::fs::read_to_string(&metrics)
+        .unwrap_or_default()
+        .lines()
+        .count()
+        < 3
+    {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "training ended before Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    signal(&child, "-INT");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    r.assert_no_live_pods();
+    let run_dir = r.run_dir();
+    let kept: Vec<_> = std::fs::read_dir(run_dir.join("train/checkpoints"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(kept.len(), 1, "{}", stderr(&out));
+    let ckpt_step: u64 = kept[0]
+        .file_name()
+        .to_str()
+        .unwrap()
+        .trim_start_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .unwrap();
+    assert!((1..120).contains(&ckpt_step), "{ckpt_step}");
+    // The rows up to the checkpoint, as the stopped attempt wrote them (with its timings).
+    let before: Vec<String> = std::fs::read_to_string(run_dir.join("train/metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["step"].as_u64()
+                <= Some(ckpt_step)
+        })
+        .map(str::to_string)
+        .collect();
+    assert!(!before.is_empty());
+
+    let label = run_dir.file_name().unwrap().to_str().unwrap().to_string();
+    let out = r.run(&[
+        "--profile".to_string(),
+        s(r.profile.path()).to_string(),
+        "resume".to_string(),
+        label,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("uploading the checkpoint"),
+        "{}",
+        stderr(&out)
+    );
+    r.assert_no_live_pods();
+    assert_eq!(r.runpod.pods().len(), 2);
+    // One uninterrupted-looking run: every step once, in order, continuing the stopped
+    // attempt's rows (not recomputing them).
+    let after = std::fs::read_to_string(run_dir.join("train/metrics.jsonl")).unwrap();
+    let after_lines: Vec<&str> = after.lines().collect();
+    assert_eq!(after_lines[..before.len()], before[..]);
+    let steps: Vec<u64> = after
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("loss").is_some())
+        .filter_map(|v| v["step"].as_u64())
+        .collect();
+    assert_eq!(steps, (1..=120).collect::<Vec<_>>());
+    assert!(!run_dir.join("train/checkpoints").exists());
 }
 
 #[test]

@@ -75,6 +75,8 @@ impl MetricsLog {
     pub fn resume(run_dir: &Path, step: usize) -> Result<MetricsLog, TrainError> {
         let path = run_dir.join(METRICS);
         let mut rows = Vec::new();
+        // The kept rows' text as it was: re-serializing would change float digits.
+        let mut text = String::new();
         if let Ok(file) = File::open(&path) {
             for line in BufReader::new(file).lines() {
                 let line = line.map_err(|e| TrainError::io(&path, e))?;
@@ -84,12 +86,10 @@ impl MetricsLog {
                 };
                 if row.step() <= step {
                     rows.push(row);
+                    text.push_str(&line);
+                    text.push('\n');
                 }
             }
-        }
-        let mut text = String::new();
-        for row in &rows {
-            text.push_str(&to_line(row, &path)?);
         }
         mh_profile::atomic_write(&path, text.as_bytes()).map_err(|e| TrainError::io(&path, e))?;
         let file = OpenOptions::new()

@@ -85,7 +85,8 @@ struct PodArgs {
     #[arg(long, default_value = "root")]
     ssh_user: String,
     /// Command that trains on the pod; {base} {dataset} {config} {out} {job} are replaced by
-    /// shell-quoted paths (see runpod/README.md) [default: mh-train train …]
+    /// shell-quoted paths, {resume} by --resume after a stop (see runpod/README.md)
+    /// [default: mh-train train …]
     #[arg(long, value_name = "CMD")]
     trainer_command: Option<String>,
     /// Where job directories go on the pod

@@ -8,6 +8,7 @@
 //! `job.log` and `exit-status` are written by the job wrapper.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mh_profile::audit::{Category, Level};
@@ -28,7 +29,7 @@ use crate::state::{RunState, Step};
 pub const DEFAULT_IMAGE: &str = "ghcr.io/mh-train/mh-train:cuda";
 /// What runs on the pod unless `--trainer-command` says otherwise.
 pub const DEFAULT_TRAINER_COMMAND: &str =
-    "mh-train train --base-model {base} --dataset {dataset} --config {config} --out {out} --device auto";
+    "mh-train train --base-model {base} --dataset {dataset} --config {config} --out {out} --device auto {resume}";
 /// The pod file recording what this run rented (read by the summary even when the step failed).
 const POD_FILE: &str = "pod.json";
 
@@ -49,7 +50,8 @@ pub struct RemoteOptions {
     /// Private key for the pod; `None`: `RUNPOD_SSH_KEY_PATH`, then `~/.ssh/id_ed25519`.
     pub ssh_key: Option<PathBuf>,
     pub ssh_user: String,
-    /// With `{base}`, `{dataset}`, `{config}`, `{out}`, `{job}` placeholders (shell-quoted paths).
+    /// With `{base}`, `{dataset}`, `{config}`, `{out}`, `{job}` placeholders (shell-quoted paths)
+    /// and `{resume}` (`--resume` when a checkpoint from a stopped attempt was uploaded).
     pub trainer_command: Option<String>,
     /// Parent of the job directory on the pod.
     pub remote_dir: String,
@@ -446,7 +448,11 @@ fn train_on_pod(
     // Whatever happened, nothing of the person's data stays on the pod.
     let cleanup = link.retry(&mut session, c, "cleaning the pod", |s| {
         if result.is_err() {
+            // Our trainer checkpoints on SIGTERM; a stop request keeps that checkpoint.
             job.kill(s)?;
+            if c.hooks.stop.load(Ordering::SeqCst) {
+                keep_checkpoints(c, s, &job)?;
+            }
         }
         s.remove_dir_all(&job_dir)
     });
@@ -456,6 +462,41 @@ fn train_on_pod(
         ));
     }
     result
+}
+
+/// Where a stopped attempt's checkpoints are kept locally, for the next attempt's `--resume`.
+fn kept_checkpoints(run_dir: &Path) -> PathBuf {
+    run_dir.join("train").join("checkpoints")
+}
+
+/// Download the job's checkpoints and metrics (if it wrote any) so `resume` continues from them
+/// on a new pod. Runs after a stop request, so it cannot itself be stopped (a second Ctrl-C
+/// still quits at once).
+fn keep_checkpoints(c: &Ctx<'_>, s: &SshSession, job: &RemoteJob) -> Result<(), SshError> {
+    let remote = |name: &str| format!("{}/train/{name}", job.job_dir);
+    let there = s.exec(&format!("test -d {}", sh_quote(&remote("checkpoints"))))?;
+    if there.status != 0 {
+        return Ok(());
+    }
+    let unstoppable = AtomicBool::new(false);
+    let local = kept_checkpoints(&c.run_dir);
+    s.download_dir(
+        &remote("checkpoints"),
+        &local,
+        c.hooks.progress,
+        &unstoppable,
+    )?;
+    s.download_file(
+        &remote("metrics.jsonl"),
+        &c.run_dir.join("train").join("metrics.jsonl"),
+        c.hooks.progress,
+        &unstoppable,
+    )?;
+    c.say(&format!(
+        "[train] checkpoint kept in {}: resuming the run continues from it on a new pod",
+        local.display()
+    ));
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -509,6 +550,10 @@ fn run_job(
     record.upload_verification = Some(verification.trim().to_string());
     record.save(&c.run_dir)?;
 
+    let resume = std::fs::read_dir(kept_checkpoints(&c.run_dir))
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false)
+        && c.run_dir.join("train").join("metrics.jsonl").is_file();
     let template = ro
         .trainer_command
         .as_deref()
@@ -518,12 +563,31 @@ fn run_job(
         .replace("{dataset}", &sh_quote(&remote("dataset")))
         .replace("{config}", &sh_quote(&remote("train-config.json")))
         .replace("{out}", &sh_quote(&remote("train")))
-        .replace("{job}", &sh_quote(job_dir));
+        .replace("{job}", &sh_quote(job_dir))
+        .replace("{resume}", if resume { "--resume" } else { "" });
     // A pod (or job directory) reused from an earlier attempt must not count as this job.
     link.retry(session, c, "start", |s| {
         job.forget(s)?;
         s.exec_ok(&format!("rm -rf -- {}", sh_quote(&remote("train"))))
     })?;
+    if resume {
+        c.say("[train] uploading the checkpoint of the stopped attempt");
+        let local_train = c.run_dir.join("train");
+        link.retry(session, c, "upload", |s| {
+            s.upload_dir(
+                &kept_checkpoints(&c.run_dir),
+                &remote("train/checkpoints"),
+                progress,
+                c.hooks.stop,
+            )?;
+            s.upload_file(
+                &local_train.join("metrics.jsonl"),
+                &remote("train/metrics.jsonl"),
+                progress,
+                c.hooks.stop,
+            )
+        })?;
+    }
     link.retry(session, c, "start", |s| job.start(s, &command, &[]))?;
     c.say("[train] trainer started on the pod (detached)");
 
@@ -622,6 +686,12 @@ fn run_job(
     }
     let mut o = Map::new();
     o.insert("adapter_dir".into(), path_value(&adapter));
+    // A stopped attempt's checkpoint has served its purpose.
+    let kept = kept_checkpoints(&c.run_dir);
+    if kept.exists() {
+        std::fs::remove_dir_all(&kept)
+            .map_err(|e| fail(format!("removing {}: {e}", kept.display())))?;
+    }
     let report_path = local_train.join(mh_trainer::run::REPORT);
     if report_path.exists() {
         let report: TrainReport = std::fs::read(&report_path)
