@@ -12,8 +12,8 @@ use mh_runpod::plan::{Method, TrainShape, DEFAULT_MARGIN};
 use mh_runpod::{ApiKey, GuardOptions, Ledger};
 use mh_runtime::{RemoteOptions, RunHooks};
 
-use super::local::{install_ctrlc, report, LocalArgs};
-use super::{note, open_profile, print_json, STOP};
+use super::local::{report, LocalArgs};
+use super::{note, open_profile, print_json, stop_on_signal, STOP};
 use crate::progress::Bars;
 use crate::Global;
 
@@ -164,7 +164,10 @@ fn train(run: LocalArgs, pod: PodArgs, g: &Global) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let api = pod.api.client()?;
-    install_ctrlc()?;
+    stop_on_signal(
+        "stopping: the pod is cleaned and terminated before exit (Ctrl-C again to quit at once, \
+         then `mh-train remote reap`)",
+    )?;
     let bars = Bars::new(g.quiet || g.json);
     let say = |m: &str| note(g, m);
     let hooks = RunHooks::new(&bars, &say, &STOP);

@@ -445,8 +445,18 @@ fn train_on_pod(
         config,
         record,
     );
-    // Whatever happened, nothing of the person's data stays on the pod.
-    let cleanup = link.retry(&mut session, c, "cleaning the pod", |s| {
+    // Whatever happened, nothing of the person's data stays on the pod; after a stop request
+    // this still reconnects if it must (a second Ctrl-C quits at once).
+    let unstoppable = AtomicBool::new(false);
+    let cleanup_link = Link {
+        target: link.target.clone(),
+        opts: ConnectOptions {
+            deadline: link.opts.deadline.min(Duration::from_secs(60)),
+            ..link.opts.clone()
+        },
+        stop: &unstoppable,
+    };
+    let cleanup = cleanup_link.retry(&mut session, c, "cleaning the pod", |s| {
         if result.is_err() {
             // Our trainer checkpoints on SIGTERM; a stop request keeps that checkpoint.
             job.kill(s)?;
