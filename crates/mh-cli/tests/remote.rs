@@ -174,6 +174,23 @@ impl Rig {
         }
     }
 
+    /// `mh-train resume` of the run, which must succeed on a second pod and say `expect`.
+    fn resume_on_a_second_pod(&self, expect: &str) {
+        let label = self
+            .run_dir()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let args = ["--profile", s(self.profile.path()), "resume", &label];
+        let out = self.run(&args.map(str::to_string));
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stderr(&out).contains(expect), "{}", stderr(&out));
+        self.assert_no_live_pods();
+        assert_eq!(self.runpod.pods().len(), 2);
+    }
+
     fn assert_no_live_pods(&self) {
         let live = self.runpod.live_pods();
         assert!(live.is_empty(), "live pods left: {live:?}");
@@ -517,21 +534,7 @@ fn ctrl_c_mid_training_keeps_the_checkpoint_and_resume_continues_on_a_new_pod() 
         .collect();
     assert!(!before.is_empty());
 
-    let label = run_dir.file_name().unwrap().to_str().unwrap().to_string();
-    let out = r.run(&[
-        "--profile".to_string(),
-        s(r.profile.path()).to_string(),
-        "resume".to_string(),
-        label,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("uploading the checkpoint"),
-        "{}",
-        stderr(&out)
-    );
-    r.assert_no_live_pods();
-    assert_eq!(r.runpod.pods().len(), 2);
+    r.resume_on_a_second_pod("uploading the checkpoint");
     // One uninterrupted-looking run: every step once, in order, continuing the stopped
     // attempt's rows (not recomputing them).
     let after = std::fs::read_to_string(run_dir.join("train/metrics.jsonl")).unwrap();
@@ -588,27 +591,7 @@ fn kill_9_then_resume_reaps_the_old_pod_and_finishes_on_a_new_one() {
     let old = r.runpod.live_pods();
     assert_eq!(old.len(), 1);
 
-    let label = r
-        .run_dir()
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
-    let out = r.run(&[
-        "--profile".to_string(),
-        s(r.profile.path()).to_string(),
-        "resume".to_string(),
-        label,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("left over from an earlier run"),
-        "{}",
-        stderr(&out)
-    );
-    r.assert_no_live_pods();
-    assert_eq!(r.runpod.pods().len(), 2);
+    r.resume_on_a_second_pod("left over from an earlier run");
     let summary = read_json(&r.run_dir().join("run-summary.json"));
     assert_eq!(summary["training_success"], true, "{summary}");
     assert_ne!(summary["pod_id"].as_str(), Some(old[0].as_str()));

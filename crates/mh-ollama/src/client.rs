@@ -260,40 +260,60 @@ impl OllamaClient {
             })?;
         let mut reader = BufReader::new(response.into_reader());
         let mut seen = Vec::new();
-        let mut line = String::new();
         loop {
-            line.clear();
-            let n = reader
-                .read_line(&mut line)
-                .map_err(|e| self.read_error(&op, &url, e, self.opts.transfer_timeout))?;
-            if n == 0 {
+            let Some(progress) =
+                self.next_line::<Progress>(&mut reader, &op, &url, "status line", &create_failed)?
+            else {
                 return Err(OllamaError::StreamEnded {
                     url: url.clone(),
                     model: request.model.clone(),
                     last: seen.last().map(|p: &Progress| p.status.clone()),
                 });
-            }
-            let text = line.trim();
-            if text.is_empty() {
-                continue;
-            }
-            let value: Value = serde_json::from_str(text)
-                .map_err(|e| protocol(&url, &op, &format!("status line {text:?}: {e}")))?;
-            if let Some(err) = value.get("error") {
-                let message = err
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| err.to_string());
-                return Err(create_failed(message));
-            }
-            let progress: Progress = serde_json::from_value(value)
-                .map_err(|e| protocol(&url, &op, &format!("status line {text:?}: {e}")))?;
+            };
             on_progress(&progress);
             let done = progress.status == "success";
             seen.push(progress);
             if done {
                 return Ok(seen);
             }
+        }
+    }
+
+    /// The next line of an NDJSON reply stream as `T` (blank lines skipped); `None` at the end
+    /// of the stream. A line carrying Ollama's `{"error": …}` becomes `failed(message)`.
+    fn next_line<T: DeserializeOwned>(
+        &self,
+        reader: &mut impl BufRead,
+        op: &str,
+        url: &str,
+        what: &str,
+        failed: &dyn Fn(String) -> OllamaError,
+    ) -> Result<Option<T>> {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = reader
+                .read_line(&mut line)
+                .map_err(|e| self.read_error(op, url, e, self.opts.transfer_timeout))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            let text = line.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let value: Value = serde_json::from_str(text)
+                .map_err(|e| protocol(url, op, &format!("{what} {text:?}: {e}")))?;
+            if let Some(err) = value.get("error") {
+                let message = err
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| err.to_string());
+                return Err(failed(message));
+            }
+            return serde_json::from_value(value)
+                .map(Some)
+                .map_err(|e| protocol(url, op, &format!("{what} {text:?}: {e}")));
         }
     }
 
@@ -331,32 +351,14 @@ impl OllamaClient {
             message: ChatMessage::new("assistant", ""),
             ..ChatResponse::default()
         };
-        let mut line = String::new();
         loop {
-            line.clear();
-            let n = reader
-                .read_line(&mut line)
-                .map_err(|e| self.read_error(&op, &url, e, self.opts.transfer_timeout))?;
-            if n == 0 {
+            let Some(parsed) =
+                self.next_line::<ChatLine>(&mut reader, &op, &url, "reply line", &failed)?
+            else {
                 return Err(failed(
                     "the reply stream ended before its \"done\" line".into(),
                 ));
-            }
-            let text = line.trim();
-            if text.is_empty() {
-                continue;
-            }
-            let value: Value = serde_json::from_str(text)
-                .map_err(|e| protocol(&url, &op, &format!("reply line {text:?}: {e}")))?;
-            if let Some(err) = value.get("error") {
-                let message = err
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| err.to_string());
-                return Err(failed(message));
-            }
-            let parsed: ChatLine = serde_json::from_value(value)
-                .map_err(|e| protocol(&url, &op, &format!("reply line {text:?}: {e}")))?;
+            };
             if !parsed.model.is_empty() {
                 out.model = parsed.model;
             }
