@@ -221,6 +221,16 @@ pub fn connect(
     }
 }
 
+/// A client of `kind` with default options, its key from `RUNPOD_API_KEY` or a credentials
+/// file (`credentials`, else the default one; see [`crate::credentials::ApiKey::resolve`]).
+pub fn connect_with_saved_key(
+    kind: ApiKind,
+    credentials: Option<&std::path::Path>,
+) -> Result<Box<dyn PodApi>, crate::credentials::CredentialsError> {
+    let key = crate::credentials::ApiKey::resolve(credentials)?;
+    Ok(connect(kind, key, ClientOptions::default()))
+}
+
 impl std::fmt::Display for ApiKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -68,6 +68,19 @@ fn offers() -> Vec<Offer> {
     .collect()
 }
 
+/// The test request on the first of [`offers`] with capacity, fast termination settings.
+fn launch<'a>(api: &'a GraphQlApi, ledger: &'a Ledger) -> Result<PodGuard<'a>, PodError> {
+    PodGuard::launch(
+        api,
+        ledger,
+        &request(),
+        &offers(),
+        Some("run"),
+        fast(),
+        &|_, _| {},
+    )
+}
+
 fn states(ledger: &Ledger) -> Vec<(String, EntryState)> {
     ledger
         .load()
@@ -92,16 +105,7 @@ fn launch_falls_back_and_terminate_is_retried_and_verified() {
     let api = api(&fake);
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::new(dir.path());
-    let mut guard = PodGuard::launch(
-        &api,
-        &ledger,
-        &request(),
-        &offers(),
-        Some("run"),
-        fast(),
-        &|_, _| {},
-    )
-    .unwrap();
+    let mut guard = launch(&api, &ledger).unwrap();
     assert_eq!(fake.live_pods(), vec![guard.id().to_string()]);
     assert_eq!(
         states(&ledger),
@@ -131,17 +135,7 @@ fn no_capacity_anywhere_rents_nothing() {
     let api = api(&fake);
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::new(dir.path());
-    let err = PodGuard::launch(
-        &api,
-        &ledger,
-        &request(),
-        &offers(),
-        None,
-        fast(),
-        &|_, _| {},
-    )
-    .err()
-    .unwrap();
+    let err = launch(&api, &ledger).err().unwrap();
     assert!(
         matches!(&err, PodError::NoCapacity { tried } if tried.len() == 3),
         "{err}"
@@ -160,16 +154,7 @@ fn a_pod_that_never_exposes_ssh_is_terminated() {
     let api = api(&fake);
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::new(dir.path());
-    let mut guard = PodGuard::launch(
-        &api,
-        &ledger,
-        &request(),
-        &offers(),
-        None,
-        fast(),
-        &|_, _| {},
-    )
-    .unwrap();
+    let mut guard = launch(&api, &ledger).unwrap();
     let stop = AtomicBool::new(false);
     let err = guard
         .wait_for_ssh(
@@ -191,16 +176,7 @@ fn a_panic_terminates_the_pod() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::new(dir.path());
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let _guard = PodGuard::launch(
-            &api,
-            &ledger,
-            &request(),
-            &offers(),
-            None,
-            fast(),
-            &|_, _| {},
-        )
-        .unwrap();
+        let _guard = launch(&api, &ledger).unwrap();
         assert_eq!(fake.live_pods().len(), 1);
         panic!("training blew up");
     }));
@@ -216,16 +192,7 @@ fn reap_finds_pods_by_id_and_by_name_after_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::new(dir.path());
     // A crash after create: the guard is leaked, as kill -9 would leave it.
-    let guard = PodGuard::launch(
-        &api,
-        &ledger,
-        &request(),
-        &offers(),
-        None,
-        fast(),
-        &|_, _| {},
-    )
-    .unwrap();
+    let guard = launch(&api, &ledger).unwrap();
     std::mem::forget(guard);
     // A crash between the create request and its answer: the pod exists, the ledger only has
     // the intent. Simulated by creating a pod under the intent's name behind the ledger's back.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use mh_profile::Progress;
 use mh_runpod::ssh::{
     fingerprint_sha256, sh_quote, ConnectOptions, JobStart, JobState, RemoteJob, SshError,
-    SshSession, SshTarget,
+    SshSession, SshTarget, TransferReport,
 };
 use mh_testkit::Sshd;
 use sha2::{Digest, Sha256};
@@ -108,6 +108,17 @@ impl Progress for DropLinkAt<'_> {
     fn finish(&self) {}
 }
 
+/// Upload one file, unstoppable, without progress.
+fn upload(s: &SshSession, local: &Path, remote: &str) -> TransferReport {
+    s.upload_file(local, remote, &Counter::default(), &NO_STOP)
+        .unwrap()
+}
+
+/// Download one file, unstoppable, without progress.
+fn download(s: &SshSession, remote: &str, local: &Path) -> Result<TransferReport, SshError> {
+    s.download_file(remote, local, &Counter::default(), &NO_STOP)
+}
+
 /// Sets a stop flag once `at` bytes have moved.
 struct StopAt<'a> {
     stop: &'a AtomicBool,
@@ -146,9 +157,7 @@ fn a_stop_request_ends_transfers_midway_and_they_resume() {
     assert!(matches!(err, SshError::Stopped), "{err:?}");
     let partial = fs::metadata(&remote).unwrap().len();
     assert!(partial > 0 && partial < content.len() as u64, "{partial}");
-    let report = s
-        .upload_file(&local, remote_str, &Counter::default(), &NO_STOP)
-        .unwrap();
+    let report = upload(&s, &local, remote_str);
     assert_eq!(report.bytes_sent, content.len() as u64 - partial);
     assert_eq!(fs::read(&remote).unwrap(), content);
 
@@ -162,8 +171,7 @@ fn a_stop_request_ends_transfers_midway_and_they_resume() {
     let err = s.download_file(remote_str, &back, &at, &stop).unwrap_err();
     assert!(matches!(err, SshError::Stopped), "{err:?}");
     assert!(!back.exists(), "a stopped download must not look complete");
-    s.download_file(remote_str, &back, &Counter::default(), &NO_STOP)
-        .unwrap();
+    download(&s, remote_str, &back).unwrap();
     assert_eq!(fs::read(&back).unwrap(), content);
 }
 
@@ -274,14 +282,7 @@ fn upload_resumes_a_truncated_remote_copy() {
     fs::write(&remote, &content[..have]).unwrap();
 
     let s = connect(&sshd, &dir.path().join("known_hosts"));
-    let report = s
-        .upload_file(
-            &local,
-            remote.to_str().unwrap(),
-            &Counter::default(),
-            &NO_STOP,
-        )
-        .unwrap();
+    let report = upload(&s, &local, remote.to_str().unwrap());
     assert_eq!(report.files_resumed, 1);
     assert_eq!(report.bytes_sent, (content.len() - have) as u64);
     assert_eq!(report.bytes_skipped, have as u64);
@@ -304,9 +305,7 @@ fn upload_rewrites_remote_copies_that_are_not_a_prefix() {
     let mut wrong = content[..2_000_000].to_vec();
     wrong[1000] ^= 0xff;
     fs::write(&remote, &wrong).unwrap();
-    let r = s
-        .upload_file(&local, remote_str, &Counter::default(), &NO_STOP)
-        .unwrap();
+    let r = upload(&s, &local, remote_str);
     assert_eq!(r.files_resumed, 0);
     assert_eq!(r.bytes_sent, content.len() as u64);
     assert_eq!(fs::read(&remote).unwrap(), content);
@@ -315,9 +314,7 @@ fn upload_rewrites_remote_copies_that_are_not_a_prefix() {
     let mut same_size = content.clone();
     same_size[content.len() - 1] ^= 1;
     fs::write(&remote, &same_size).unwrap();
-    let r = s
-        .upload_file(&local, remote_str, &Counter::default(), &NO_STOP)
-        .unwrap();
+    let r = upload(&s, &local, remote_str);
     assert_eq!((r.files_skipped, r.bytes_sent), (0, content.len() as u64));
     assert_eq!(fs::read(&remote).unwrap(), content);
 
@@ -325,9 +322,7 @@ fn upload_rewrites_remote_copies_that_are_not_a_prefix() {
     let mut longer = content.clone();
     longer.extend_from_slice(b"trailing garbage");
     fs::write(&remote, &longer).unwrap();
-    let r = s
-        .upload_file(&local, remote_str, &Counter::default(), &NO_STOP)
-        .unwrap();
+    let r = upload(&s, &local, remote_str);
     assert_eq!(r.bytes_sent, content.len() as u64);
     assert_eq!(fs::read(&remote).unwrap(), content);
 }
@@ -349,28 +344,14 @@ fn download_resumes_from_a_part_file_and_verifies() {
     let part = dir.path().join("local/adapter_model.safetensors.part");
     fs::create_dir_all(local.parent().unwrap()).unwrap();
     fs::write(&part, &content[..1_000_000]).unwrap();
-    let r = s
-        .download_file(
-            remote.to_str().unwrap(),
-            &local,
-            &Counter::default(),
-            &NO_STOP,
-        )
-        .unwrap();
+    let r = download(&s, remote.to_str().unwrap(), &local).unwrap();
     assert_eq!(r.files_resumed, 1);
     assert_eq!(r.bytes_sent, (content.len() - 1_000_000) as u64);
     assert_eq!(fs::read(&local).unwrap(), content);
     assert!(!part.exists());
 
     // already there: nothing moves
-    let r = s
-        .download_file(
-            remote.to_str().unwrap(),
-            &local,
-            &Counter::default(),
-            &NO_STOP,
-        )
-        .unwrap();
+    let r = download(&s, remote.to_str().unwrap(), &local).unwrap();
     assert_eq!((r.files_skipped, r.bytes_sent), (1, 0));
 
     // a .part that is not a prefix is discarded
@@ -378,14 +359,7 @@ fn download_resumes_from_a_part_file_and_verifies() {
     let mut wrong = content[..500_000].to_vec();
     wrong[10] ^= 0x55;
     fs::write(&part, &wrong).unwrap();
-    let r = s
-        .download_file(
-            remote.to_str().unwrap(),
-            &local,
-            &Counter::default(),
-            &NO_STOP,
-        )
-        .unwrap();
+    let r = download(&s, remote.to_str().unwrap(), &local).unwrap();
     assert_eq!((r.files_resumed, r.bytes_sent), (0, content.len() as u64));
     assert_eq!(fs::read(&local).unwrap(), content);
 

@@ -571,13 +571,13 @@ fn step_dataset(c: &Ctx<'_>, st: &RunState) -> StepResult<Outcome> {
 }
 
 fn step_train(c: &Ctx<'_>, st: &RunState) -> StepResult<Outcome> {
-    if let Some(remote) = &st.options.remote {
-        return remote::step_train_remote(c, st, remote);
-    }
     let ds_dir = PathBuf::from(out_str(st, Step::Dataset, "dir")?);
     let dataset = TokenDataset::open(&ds_dir)?;
     dataset.check_tokenizer(&st.base.dir)?;
     let config = train_config(c)?;
+    if let Some(remote) = &st.options.remote {
+        return remote::step_train_remote(c, st, remote, &ds_dir, &dataset, &config);
+    }
     let selected = device(st)?;
     let model = load_base(st, &selected)?;
     let train_dir = c.run_dir.join("train");

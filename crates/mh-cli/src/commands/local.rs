@@ -106,7 +106,7 @@ pub fn resume(a: ResumeArgs, g: &Global) -> Result<ExitCode> {
     let state =
         mh_runtime::RunState::load(&profile.root().join(mh_runtime::RUNS_DIR).join(&a.run_label));
     let api = match state.ok().and_then(|s| s.options.remote) {
-        Some(remote) => Some(super::remote::pod_api(remote.api, None)?),
+        Some(remote) => Some(mh_runpod::api::connect_with_saved_key(remote.api, None)?),
         None => None,
     };
     let summary = mh_runtime::resume_with(&profile, &a.run_label, &hooks, api.as_deref())?;

@@ -7,9 +7,9 @@ use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use mh_runpod::api::{ApiKind, ClientOptions, CloudType, PodApi};
+use mh_runpod::api::{ApiKind, CloudType, PodApi};
 use mh_runpod::plan::{Method, TrainShape, DEFAULT_MARGIN};
-use mh_runpod::{ApiKey, GuardOptions, Ledger};
+use mh_runpod::{GuardOptions, Ledger};
 use mh_runtime::{RemoteOptions, RunHooks};
 
 use super::local::{report, LocalArgs};
@@ -132,14 +132,11 @@ impl ApiArgs {
     }
 
     fn client(&self) -> Result<Box<dyn PodApi>> {
-        pod_api(self.kind(), self.credentials.as_deref())
+        Ok(mh_runpod::api::connect_with_saved_key(
+            self.kind(),
+            self.credentials.as_deref(),
+        )?)
     }
-}
-
-/// The RunPod client for `kind`, with the key from the environment or a credentials file.
-pub fn pod_api(kind: ApiKind, credentials: Option<&std::path::Path>) -> Result<Box<dyn PodApi>> {
-    let key = ApiKey::resolve(credentials)?;
-    Ok(mh_runpod::api::connect(kind, key, ClientOptions::default()))
 }
 
 pub fn run(a: RemoteArgs, g: &Global) -> Result<ExitCode> {

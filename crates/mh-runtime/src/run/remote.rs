@@ -21,9 +21,9 @@ use mh_trainer::{TokenDataset, TrainConfig, TrainReport};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::{out_str, path_value, train_config, Ctx, Outcome, TRAIN_CONFIG};
+use super::{path_value, Ctx, Outcome, TRAIN_CONFIG};
 use crate::error::{fail, StepResult};
-use crate::state::{RunState, Step};
+use crate::state::RunState;
 
 /// The image built from `docker/` (CUDA, `mh-train --features cuda`, sshd from `PUBLIC_KEY`).
 pub const DEFAULT_IMAGE: &str = "ghcr.io/mh-train/mh-train:cuda";
@@ -210,20 +210,19 @@ pub(super) fn step_train_remote(
     c: &Ctx<'_>,
     st: &RunState,
     ro: &RemoteOptions,
+    ds_dir: &Path,
+    dataset: &TokenDataset,
+    config: &TrainConfig,
 ) -> StepResult<Outcome> {
     let api = c.pods.ok_or_else(|| {
         fail("this run trains on RunPod: give it an API key (RUNPOD_API_KEY or a credentials file)")
     })?;
-    let ds_dir = PathBuf::from(out_str(st, Step::Dataset, "dir")?);
-    let dataset = TokenDataset::open(&ds_dir)?;
-    dataset.check_tokenizer(&st.base.dir)?;
-    let config = train_config(c)?;
     let key_path = ro.key_path().map_err(fail)?;
     let local_remote = remote_dir(&c.run_dir);
     std::fs::create_dir_all(&local_remote)
         .map_err(|e| fail(format!("creating {}: {e}", local_remote.display())))?;
 
-    let offers = offers(api, ro, st, &config, c)?;
+    let offers = offers(api, ro, st, config, c)?;
     // RunPod's images add PUBLIC_KEY / SSH_PUBLIC_KEY to authorized_keys (the account's keys
     // are injected as well).
     let mut env = Vec::new();
@@ -306,9 +305,9 @@ pub(super) fn step_train_remote(
         &mut guard,
         &mut record,
         &key_path,
-        &ds_dir,
-        &dataset,
-        &config,
+        ds_dir,
+        dataset,
+        config,
     );
     let terminated = guard.terminate();
     let now = chrono::Utc::now();

@@ -253,11 +253,9 @@ pub fn train_cycle(
         }
         TrainingPlace::Remote => {
             let remote = options.remote.take().unwrap_or_default();
-            let key = mh_runpod::credentials::ApiKey::resolve(None).map_err(|e| {
+            let api = mh_runpod::api::connect_with_saved_key(remote.api, None).map_err(|e| {
                 SleepError::Remote(format!("remote training needs a RunPod API key: {e}"))
             })?;
-            let api =
-                mh_runpod::api::connect(remote.api, key, mh_runpod::api::ClientOptions::default());
             options.remote = Some(remote);
             Ok(crate::run_remote(profile, options, hooks, api.as_ref())?)
         }
